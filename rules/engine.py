@@ -1,0 +1,128 @@
+"""The decision interface the simulation calls: ``Engine.decide(point, facts) -> Decision``.
+
+An Engine holds one rule set per decision point and a backend that finds which rules match.
+Hit policies are applied here, once, for every backend, so backends only answer "which rules
+match these facts, in evaluation order" and can be proven equal by a differential test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from rules.schema import OUTCOMES, RuleError, RuleSet, load_ruleset, resolve_ruleset_path
+
+__all__ = ["Decision", "Backend", "Engine", "make_engine", "load_policies", "BACKENDS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The chosen outcome of one decision and its trace."""
+
+    point: str
+    ruleset: str
+    winner: str
+    outcome: Any                 # the point's outcome model (tuple of them for ``collect``)
+    matched: tuple[str, ...]
+
+
+class Backend(Protocol):
+    """Finds matching rules; knows nothing about outcomes or hit policies."""
+
+    def matches(self, ruleset: RuleSet, facts: dict[str, Any], first_only: bool) -> list[int]:
+        """Indices into ``ruleset.rules`` of matching rules, in evaluation order."""
+        ...
+
+    def close(self) -> None:
+        """Release backend resources (sessions)."""
+        ...
+
+
+class Engine:
+    """Decides every decision point of a run with one backend and one rule set per point."""
+
+    def __init__(self, rulesets: Mapping[str, RuleSet], backend: Backend, name: str):
+        self.rulesets = dict(rulesets)
+        self.backend = backend
+        self.name = name
+        for point, rs in self.rulesets.items():
+            if rs.point != point:
+                raise RuleError(f"{rs.source}: rule set '{rs.name}' is for point '{rs.point}', "
+                                f"but is used for '{point}'")
+
+    def decide(self, point: str, facts: dict[str, Any]) -> Decision:
+        """Apply the point's rule set to ``facts`` under its hit policy."""
+        rs = self.rulesets[point]
+        policy = rs.hit_policy
+        idx = self.backend.matches(rs, facts, first_only=policy == "first")
+        if not idx:
+            raise RuleError(f"{rs.source}: rule set '{rs.name}' has no rule matching "
+                            f"{_brief(facts)}; add a default rule (empty 'when')")
+        rules = [rs.rules[i] for i in idx]
+        names = tuple(r.name for r in rules)
+        if policy == "first":
+            return Decision(point, rs.key, names[0], rules[0].then, names)
+        if policy == "collect":
+            return Decision(point, rs.key, names[0], tuple(r.then for r in rules), names)
+        # merge: the default supplies the base and more specific rules patch it. Outcomes are
+        # applied from the last-evaluated match up to the first, so keys of higher-priority
+        # rules override those of lower-priority ones; the first match is the winner.
+        merged: dict[str, Any] = {}
+        for r in reversed(rules):
+            merged.update(r.then_raw)
+        return Decision(point, rs.key, names[0], OUTCOMES[point].model_validate(merged), names)
+
+    def close(self) -> None:
+        """Free the backend's sessions; call when the run ends."""
+        self.backend.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _brief(facts: dict[str, Any]) -> str:
+    items = [f"{k}={v!r}" for k, v in facts.items() if k not in ("sid", "id", "point")]
+    return "{" + ", ".join(items[:8]) + (", …}" if len(items) > 8 else "}")
+
+
+def load_policies(policies: Mapping[str, str | None], base_dir: Path | None = None
+                  ) -> dict[str, RuleSet]:
+    """Load the rule set named for each decision point (skipping points left unset)."""
+    out = {}
+    for point, ref in policies.items():
+        if ref is None:
+            continue
+        out[point] = load_ruleset(resolve_ruleset_path(ref, base_dir))
+    return out
+
+
+def _durable():
+    from rules.durable import DurableBackend
+    return DurableBackend()
+
+
+def _compiled():
+    from rules.compiled import CompiledBackend
+    return CompiledBackend()
+
+
+BACKENDS = {"durable": _durable, "compiled": _compiled}
+
+
+def make_engine(rulesets: Mapping[str, RuleSet], backend: str = "durable") -> Engine:
+    """Build an Engine over ``rulesets`` with the named backend (durable | compiled)."""
+    if backend not in BACKENDS:
+        raise RuleError(f"--engine: unknown backend '{backend}' (choose: {', '.join(BACKENDS)})")
+    return Engine(rulesets, BACKENDS[backend](), backend)
+
+
+def outcome_dict(outcome: BaseModel) -> dict[str, Any]:
+    """Plain dict of an outcome, for traces and reports."""
+    return outcome.model_dump(mode="json")

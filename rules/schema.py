@@ -1,0 +1,456 @@
+"""Rule-set file format: parsing, validation and the condition syntax tree.
+
+A rule-set file is data (YAML or JSON, read with a safe loader):
+
+.. code-block:: yaml
+
+    ruleset: routing-cost-first
+    point: sourcing
+    hit_policy: first
+    rules:
+      - name: marketplace-dc-only
+        priority: 10
+        when: {all: [{channel: marketplace}, {order_value: {$gte: 100}}]}
+        then: {node_types: [dc, 3pl], rank_by: [ship_cost, distance]}
+
+``when`` uses durable-rules' operators (``$lt $lte $gt $gte $neq``, ``$and $or``) written
+field-first as above, plus ``$in: [...]``; ``all``/``any`` combine conditions; an empty or
+missing ``when`` always matches. Every field is checked against the facts the decision point
+provides, and every value against the field's type, so a misspelt field is an error here rather
+than a rule that silently never fires (durable-rules itself accepts any field name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from rules.files import read_yaml
+
+__all__ = [
+    "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "load_ruleset",
+    "ruleset_from_dict", "parse_condition", "resolve_ruleset_path", "LIBRARY",
+    "SourcingStrategy", "SourcingOutcome", "SplitOutcome", "CarrierOutcome", "ReorderOutcome",
+    "PriorityOutcome", "BackorderOutcome",
+]
+
+LIBRARY = Path(__file__).parent / "library"
+
+
+class RuleError(ValueError):
+    """A rule-set file is invalid, or a rule set cannot decide; one line naming file and rule."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts each decision point provides: field -> type ("str" | "num" | "bool").
+
+_ORDER_FACTS = {
+    "channel": "str",          # channel kind: web, app, marketplace, store, call_center, b2b
+    "channel_name": "str",
+    "service_level": "str",
+    "promise_days": "num",
+    "order_value": "num",
+    "units": "num",
+    "lines": "num",
+    "weight_lb": "num",
+    "region": "str",           # customer metro
+    "state": "str",            # customer state (2 letters)
+    "hour": "num",             # hour of day the order arrived, 0..23
+    "weekday": "num",          # 0=Monday..6=Sunday
+    "is_retry": "bool",        # a backordered order being re-decided
+    "customer_tier": "str",    # e.g. gold, silver, standard (channel tier mix)
+}
+
+FACT_FIELDS: dict[str, dict[str, str]] = {
+    "sourcing": dict(_ORDER_FACTS),
+    "split": {**_ORDER_FACTS, "single_node_fill": "bool", "nodes_needed": "num"},
+    "carrier": {**_ORDER_FACTS, "zone": "num", "distance_mi": "num", "node": "str",
+                "node_kind": "str", "shipment_weight_lb": "num", "shipment_units": "num"},
+    "priority": {**_ORDER_FACTS, "node": "str", "node_kind": "str", "age_hours": "num"},
+    "backorder": {**_ORDER_FACTS, "lines_short": "num", "age_hours": "num"},
+    "reorder": {"node": "str", "node_kind": "str", "sku": "str", "sku_class": "str",
+                "daily_demand": "num", "lead_time_days": "num", "unit_cost": "num",
+                "price": "num"},
+}
+POINTS = tuple(FACT_FIELDS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes: the declarative ``then`` of each decision point.
+
+class _Outcome(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+NodeKind = Literal["dc", "store", "3pl", "dropship"]
+RankKey = Literal["distance", "ship_cost", "landed_cost", "node_priority", "backlog",
+                  "days_of_supply"]
+
+
+class SourcingStrategy(_Outcome):
+    """How candidate nodes are filtered and ranked (one strategy).
+
+    Filters: node kinds, excluded nodes, radius, stock held back (store protection for walk-ins,
+    safety stock everywhere), pick backlog per picker, node daily order capacity (both waived on
+    ``capacity_bypass_dates``, e.g. peak days), and SLA feasibility (some carrier service can
+    still meet the promise from the node). Ranking keys, in order: ``distance``, ``ship_cost``
+    (cheapest on-time rate from the node), ``landed_cost`` (ship cost + handling),
+    ``node_priority`` (higher first), ``backlog`` (fewest queued shipments per picker first:
+    workload balancing), ``days_of_supply`` (most stock for the order's lines, relative to
+    forecast demand, first: ship overstock first)."""
+
+    node_types: list[NodeKind] = Field(default_factory=lambda: ["dc", "store", "3pl", "dropship"],
+                                       min_length=1)
+    rank_by: list[RankKey] = Field(default_factory=lambda: ["distance"], min_length=1)
+    protect_store_units: int = Field(0, ge=0, description="units a store keeps for walk-ins")
+    safety_stock_units: int = Field(0, ge=0, description="units every node keeps back")
+    max_distance_mi: float | None = Field(None, gt=0)
+    exclude_nodes: list[str] = Field(default_factory=list)
+    max_backlog_per_picker: float | None = Field(None, ge=0)
+    respect_daily_capacity: bool = False
+    capacity_bypass_dates: list[dt.date] = Field(default_factory=list)
+    require_on_time: bool = False
+
+
+class SourcingOutcome(SourcingStrategy):
+    """A primary strategy, fallback strategies tried in order, and what to do when none fills.
+
+    ``unfillable``: ``backorder`` (wait for stock; see the backorder point), ``cancel``, or
+    ``retry`` (decide again after ``retry_hours``, up to ``max_retries`` times, then backorder)."""
+
+    fallback: list[SourcingStrategy] = Field(default_factory=list, max_length=5)
+    unfillable: Literal["backorder", "cancel", "retry"] = "backorder"
+    retry_hours: float = Field(4.0, gt=0)
+    max_retries: int = Field(3, ge=1, le=50)
+
+    @property
+    def strategies(self) -> list[SourcingStrategy]:
+        """Primary first, then the fallbacks."""
+        return [self, *self.fallback]
+
+
+class SplitOutcome(_Outcome):
+    """Ship complete from one node, split over up to ``max_shipments`` nodes, or split only
+    when that is cheaper than one parcel from a farther node (``cost_based``: shipping plus the
+    scenario's split penalty per extra parcel)."""
+
+    mode: Literal["ship_complete", "allow_split", "cost_based"]
+    max_shipments: int = Field(1, ge=1, le=20)
+    prefer_single_node: bool = Field(True, description="when splitting is allowed, still ship "
+                                     "from one node if any ranked node can fill every line")
+    keep_groups: bool = Field(True, description="lines of one kit/item group ship together")
+
+
+class CarrierOutcome(_Outcome):
+    """How to pick a carrier service for a shipment."""
+
+    strategy: Literal["cheapest_on_time", "fastest", "cheapest"]
+    carriers: list[str] | None = None
+    services: list[str] | None = None
+
+
+class ReorderOutcome(_Outcome):
+    """Replenishment policy for one node×SKU; levels are in days of forecast demand.
+
+    ``sS``: continuous review, order up to S when the position falls to s. ``RQ``: order a
+    fixed Q when the position falls to R (= ``s_days``). ``base_stock``: replace every unit
+    sold (order up to S on every decrement). ``periodic``: every ``review_days``, order up to S
+    if the position is at or below s. ``none``: never replenish."""
+
+    policy: Literal["sS", "RQ", "base_stock", "periodic", "none"]
+    s_days: float = Field(0.0, ge=0)
+    S_days: float = Field(0.0, ge=0)
+    Q_days: float = Field(0.0, ge=0)
+    review_days: float = Field(7.0, gt=0)
+
+    @model_validator(mode="after")
+    def _levels(self):
+        if self.policy in ("sS", "periodic") and self.S_days <= self.s_days:
+            raise ValueError("S_days must exceed s_days")
+        if self.policy == "base_stock" and self.S_days <= 0:
+            raise ValueError("base_stock needs S_days > 0")
+        if self.policy == "RQ" and self.Q_days <= 0:
+            raise ValueError("RQ needs Q_days > 0")
+        return self
+
+
+class PriorityOutcome(_Outcome):
+    """Queue priority at the node: lower is picked first."""
+
+    priority: int
+
+
+class BackorderOutcome(_Outcome):
+    """What happens to an order no node can fill: ``hold`` it for stock (optionally decided
+    again with all strategies after ``reroute_after_hours``), or ``cancel`` it now; either way
+    it is cancelled if still waiting after ``cancel_after_days``."""
+
+    action: Literal["hold", "cancel"]
+    reroute_after_hours: float | None = Field(None, gt=0)
+    cancel_after_days: float | None = Field(None, gt=0)
+
+
+OUTCOMES: dict[str, type[_Outcome]] = {
+    "sourcing": SourcingOutcome, "split": SplitOutcome, "carrier": CarrierOutcome,
+    "reorder": ReorderOutcome, "priority": PriorityOutcome, "backorder": BackorderOutcome,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions
+
+_OPS = {"$lt": "lt", "$lte": "lte", "$gt": "gt", "$gte": "gte", "$neq": "neq", "$eq": "eq"}
+_NUMERIC_OPS = {"lt", "lte", "gt", "gte"}
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """A node of a condition tree: ``and``/``or`` over ``args``, or ``cmp`` of a field."""
+
+    kind: Literal["and", "or", "cmp", "true"]
+    args: tuple[Cond, ...] = ()
+    field: str = ""
+    op: str = ""
+    value: Any = None
+
+
+class _CondError(ValueError):
+    def __init__(self, path: str, msg: str):
+        super().__init__(f"{path}: {msg}")
+
+
+def _check_value(field: str, ftype: str, op: str, value: Any, path: str) -> None:
+    if ftype == "num":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _CondError(path, f"field '{field}' is a number; got {value!r}")
+    elif ftype == "str":
+        if not isinstance(value, str):
+            raise _CondError(path, f"field '{field}' is text; got {value!r}")
+        if op in _NUMERIC_OPS:
+            raise _CondError(path, f"operator ${op} needs a number field; '{field}' is text")
+    elif ftype == "bool":
+        if not isinstance(value, bool):
+            raise _CondError(path, f"field '{field}' is true/false; got {value!r}")
+        if op in _NUMERIC_OPS:
+            raise _CondError(path, f"operator ${op} needs a number field; '{field}' is true/false")
+
+
+def _field_cond(field: str, spec: Any, fields: dict[str, str], path: str) -> Cond:
+    if field not in fields:
+        known = ", ".join(sorted(fields))
+        raise _CondError(path, f"unknown field '{field}' (known: {known})")
+    ftype = fields[field]
+    if not isinstance(spec, dict):
+        _check_value(field, ftype, "eq", spec, path)
+        return Cond("cmp", field=field, op="eq", value=spec)
+    parts = []
+    for op_key, value in spec.items():
+        sub = f"{path}.{op_key}"
+        if op_key == "$in":
+            if not isinstance(value, list) or not value:
+                raise _CondError(sub, "$in needs a non-empty list")
+            for i, v in enumerate(value):
+                _check_value(field, ftype, "eq", v, f"{sub}[{i}]")
+            alts = tuple(Cond("cmp", field=field, op="eq", value=v) for v in value)
+            parts.append(alts[0] if len(alts) == 1 else Cond("or", alts))
+            continue
+        if op_key not in _OPS:
+            allowed = ", ".join([*_OPS, "$in"])
+            raise _CondError(sub, f"unknown operator '{op_key}' (allowed: {allowed})")
+        _check_value(field, ftype, _OPS[op_key], value, sub)
+        parts.append(Cond("cmp", field=field, op=_OPS[op_key], value=value))
+    if not parts:
+        raise _CondError(path, "empty condition")
+    return parts[0] if len(parts) == 1 else Cond("and", tuple(parts))
+
+
+def _cond(node: Any, fields: dict[str, str], path: str) -> Cond:
+    if not isinstance(node, dict) or not node:
+        raise _CondError(path, "a condition must be a non-empty mapping")
+    parts = []
+    for key, spec in node.items():
+        sub = f"{path}.{key}"
+        if key in ("all", "any", "$and", "$or"):
+            if not isinstance(spec, list) or not spec:
+                raise _CondError(sub, "needs a non-empty list of conditions")
+            args = tuple(_cond(c, fields, f"{sub}[{i}]") for i, c in enumerate(spec))
+            kind = "and" if key in ("all", "$and") else "or"
+            parts.append(args[0] if len(args) == 1 else Cond(kind, args))
+        elif key.startswith("$"):
+            raise _CondError(sub, f"unknown operator '{key}' here (use all/any/$and/$or)")
+        else:
+            parts.append(_field_cond(key, spec, fields, sub))
+    return parts[0] if len(parts) == 1 else Cond("and", tuple(parts))
+
+
+def parse_condition(when: Any, point: str, path: str = "when") -> Cond:
+    """Parse a ``when`` block for a decision point into a checked condition tree."""
+    if when is None or when == {}:
+        return Cond("true")
+    return _cond(when, FACT_FIELDS[point], path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule sets
+
+
+class _RawRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    priority: int = 0
+    description: str = ""
+    when: dict[str, Any] | None = None
+    then: dict[str, Any]
+
+
+class _RawRuleSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ruleset: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    point: Literal["sourcing", "split", "carrier", "priority", "reorder", "backorder"]
+    hit_policy: Literal["first", "collect", "merge"] = "first"
+    description: str = ""
+    rules: list[_RawRule] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One validated rule: its condition tree and its typed outcome."""
+
+    name: str
+    priority: int
+    order: int            # position in the file: breaks priority ties deterministically
+    when: Cond
+    then: BaseModel
+    then_raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """A validated rule set; ``rules`` are in evaluation order (priority, then file order)."""
+
+    name: str
+    point: str
+    hit_policy: str
+    description: str
+    rules: tuple[Rule, ...]
+    digest: str
+    source: str
+
+    @property
+    def key(self) -> str:
+        """Name plus content hash: unique per rule-set version."""
+        return f"{self.name}-{self.digest}"
+
+
+def _pydantic_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label: str,
+                      partial: bool) -> BaseModel:
+    """Validate a ``then`` block; for ``merge`` rule sets a block may set only some fields."""
+    if partial:
+        unknown = sorted(set(then) - set(outcome_type.model_fields))
+        if unknown:
+            raise RuleError(f"{label}: then.{unknown[0]}: unknown outcome field")
+        fields = {k: v for k, v in outcome_type.model_fields.items() if k in then}
+        outcome_type = create_model(f"Partial{outcome_type.__name__}",
+                                    __config__=ConfigDict(extra="forbid"),
+                                    **{k: (f.annotation, f) for k, f in fields.items()})
+    try:
+        return outcome_type.model_validate(then)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = "unknown outcome field" if err["type"] == "extra_forbidden" else err["msg"]
+        path = _pydantic_path(("then", *err["loc"]))
+        raise RuleError(f"{label}: {path}: {msg.removeprefix('Value error, ')}") from None
+
+
+def _check_merges(outcome_type: type[_Outcome], ordered: tuple[Rule, ...], source: str) -> None:
+    """Each rule merged over every lower-priority rule must form a complete, valid outcome."""
+    for k, rule in enumerate(ordered):
+        merged: dict[str, Any] = {}
+        for r in reversed(ordered[k:]):
+            merged.update(r.then_raw)
+        try:
+            outcome_type.model_validate(merged)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise RuleError(f"{source}: rule '{rule.name}': merged with the rules below it, "
+                            f"then.{_pydantic_path(err['loc'])}: {err['msg']}") from None
+
+
+def ruleset_from_dict(raw: Any, source: str = "<rules>") -> RuleSet:
+    """Validate a raw mapping into a RuleSet, raising a one-line ``RuleError``."""
+    if not isinstance(raw, dict):
+        raise RuleError(f"{source}: (top level): must be a mapping with ruleset, point, rules")
+    try:
+        spec = _RawRuleSet.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        where = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = raw.get("rules") or []
+            name = rules[loc[1]].get("name") if isinstance(rules[loc[1]], dict) else None
+            where = f"rule '{name}': " if name else ""
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        raise RuleError(f"{source}: {where}{_pydantic_path(loc)}: {msg}") from None
+    outcome_type = OUTCOMES[spec.point]
+    rules = []
+    for i, r in enumerate(spec.rules):
+        label = f"{source}: rule '{r.name}' (rules[{i}])"
+        try:
+            when = parse_condition(r.when, spec.point)
+        except _CondError as exc:
+            raise RuleError(f"{label}: {exc}") from None
+        partial = spec.hit_policy == "merge"
+        then = _validate_outcome(outcome_type, r.then, label, partial)
+        rules.append(Rule(r.name, r.priority, i, when, then, r.then))
+    names = [r.name for r in rules]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise RuleError(f"{source}: rule '{dup}': duplicate rule name")
+    ordered = tuple(sorted(rules, key=lambda r: (-r.priority, r.order)))
+    if spec.hit_policy == "merge":
+        _check_merges(outcome_type, ordered, source)
+    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+    return RuleSet(spec.ruleset, spec.point, spec.hit_policy, spec.description, ordered,
+                   digest[:10], source)
+
+
+def load_ruleset(path: str | Path) -> RuleSet:
+    """Read and validate a rule-set file (YAML or JSON; never executed)."""
+    path = Path(path)
+    raw = read_yaml(path, RuleError)
+    return ruleset_from_dict(raw, str(path))
+
+
+def resolve_ruleset_path(ref: str, base_dir: Path | None = None) -> Path:
+    """Find a rule set: a file path (relative to ``base_dir``) or a library name like
+    ``routing/nearest_first``."""
+    candidates = []
+    p = Path(ref)
+    if p.suffix in (".yaml", ".yml", ".json"):
+        candidates += [p] if p.is_absolute() else [(base_dir or Path.cwd()) / p, Path.cwd() / p]
+    candidates += [LIBRARY / f"{ref}.yaml", LIBRARY / ref]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise RuleError(f"{ref}: rule set not found (looked for a file, and in {LIBRARY})")

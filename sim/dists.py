@@ -1,0 +1,202 @@
+"""Probability distributions declared in scenario files.
+
+Each distribution is frozen, typed data with a ``kind`` tag. ``sample`` takes the
+generator explicitly (no global random state) and ``mean`` is exact, so the model can
+size stock and forecasts from the same declaration that drives the randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Dist", "Const", "Poisson", "Geometric", "Discrete", "Exponential", "Gamma",
+           "LogNormal", "Uniform", "Triangular"]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values from this distribution using ``rng``."""
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> float:
+        """Exact mean of the distribution."""
+        raise NotImplementedError
+
+
+class Const(_Dist):
+    """Always the same value (deterministic service or lead times)."""
+
+    kind: Literal["const"]
+    value: float = Field(ge=0)
+
+    def sample(self, rng, size):  # noqa: D102
+        return np.full(size, self.value)
+
+    @property
+    def mean(self):  # noqa: D102
+        return self.value
+
+
+class Poisson(_Dist):
+    """``shift`` plus a Poisson count: order sizes that are at least ``shift``."""
+
+    kind: Literal["poisson"]
+    mean_extra: float = Field(ge=0, description="mean of the Poisson part")
+    shift: int = Field(0, ge=0)
+
+    def sample(self, rng, size):  # noqa: D102
+        return self.shift + rng.poisson(self.mean_extra, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return self.shift + self.mean_extra
+
+
+class Geometric(_Dist):
+    """Number of trials to first success (≥ 1): long-tailed basket sizes."""
+
+    kind: Literal["geometric"]
+    p: float = Field(gt=0, le=1)
+
+    def sample(self, rng, size):  # noqa: D102
+        return rng.geometric(self.p, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return 1.0 / self.p
+
+
+class Discrete(_Dist):
+    """An explicit table of values and probabilities."""
+
+    kind: Literal["discrete"]
+    values: list[float] = Field(min_length=1)
+    probs: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(self.values) != len(self.probs):
+            raise ValueError("values and probs must have the same length")
+        if any(p < 0 for p in self.probs) or not math.isclose(sum(self.probs), 1.0, abs_tol=1e-6):
+            raise ValueError("probs must be ≥ 0 and sum to 1")
+        if any(v < 0 for v in self.values):
+            raise ValueError("values must be ≥ 0")
+        return self
+
+    def sample(self, rng, size):  # noqa: D102
+        cdf = np.cumsum(self.probs)
+        idx = np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
+        return np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]
+
+    @property
+    def mean(self):  # noqa: D102
+        return float(np.dot(self.values, self.probs))
+
+
+class Exponential(_Dist):
+    """Memoryless times (M/M/c service, Poisson gaps)."""
+
+    kind: Literal["exponential"]
+    mean_value: float = Field(gt=0, alias="mean")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng, size):  # noqa: D102
+        return rng.exponential(self.mean_value, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return self.mean_value
+
+
+class Gamma(_Dist):
+    """Gamma with a given mean and coefficient of variation."""
+
+    kind: Literal["gamma"]
+    mean_value: float = Field(gt=0, alias="mean")
+    cv: float = Field(gt=0)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng, size):  # noqa: D102
+        shape = 1.0 / self.cv**2
+        return rng.gamma(shape, self.mean_value / shape, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return self.mean_value
+
+
+class LogNormal(_Dist):
+    """Log-normal with a given mean and coefficient of variation (supplier lead times)."""
+
+    kind: Literal["lognormal"]
+    mean_value: float = Field(gt=0, alias="mean")
+    cv: float = Field(gt=0)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng, size):  # noqa: D102
+        sigma2 = math.log(1.0 + self.cv**2)
+        mu = math.log(self.mean_value) - sigma2 / 2
+        return rng.lognormal(mu, math.sqrt(sigma2), size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return self.mean_value
+
+
+class Uniform(_Dist):
+    """Uniform on [low, high]."""
+
+    kind: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.high < self.low:
+            raise ValueError("high must be ≥ low")
+        return self
+
+    def sample(self, rng, size):  # noqa: D102
+        return rng.uniform(self.low, self.high, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Dist):
+    """Triangular on [low, high] with a mode: expert-judgement lead times."""
+
+    kind: Literal["triangular"]
+    low: float = Field(ge=0)
+    mode: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.low <= self.mode <= self.high or self.low == self.high:
+            raise ValueError("need low ≤ mode ≤ high and low < high")
+        return self
+
+    def sample(self, rng, size):  # noqa: D102
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+    @property
+    def mean(self):  # noqa: D102
+        return (self.low + self.mode + self.high) / 3
+
+
+Dist = Annotated[
+    Const | Poisson | Geometric | Discrete | Exponential | Gamma | LogNormal | Uniform | Triangular,
+    Field(discriminator="kind"),
+]
