@@ -17,8 +17,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from reports._atomic import write_atomic
 from reports.charts import ALL_CHARTS, RunView, color_for, figure_png
+from sim.atomic import write_atomic
 
 __all__ = ["kpi_rows", "render_html", "format_value", "format_delta", "chart_caption"]
 

@@ -116,6 +116,10 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
             fillable[i] = fillable[i] or good
         if single is None and all(ok):
             single = n
+            if remaining:
+                greedy.append((n, remaining))
+            remaining = []
+            break               # every line is fillable here: later nodes change nothing
         if remaining:
             if groups is not None:
                 broken = {groups[i] for i in remaining if not ok[i]}
@@ -200,7 +204,8 @@ class ServicePicker:
         day = math.floor(ready / 24.0)
         tod = ready - day * 24.0
         key = (out.strategy, out.carriers and tuple(out.carriers),
-               out.services and tuple(out.services), node, zone, bisect.bisect_left(self._bounds, weight_lb), deadline, day,
+               out.services and tuple(out.services), node, zone,
+               bisect.bisect_left(self._bounds, weight_lb), deadline, day,
                bisect.bisect_left(self._cuts[node], tod))
         hit = self._memo.get(key)
         if hit is None:

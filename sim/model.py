@@ -288,15 +288,13 @@ class World:
         skus, qtys = self._skus[a:b], self._qtys[a:b]
         view = _OrderView(self, i, skus)
         groups = self._groups(skus)
-        bypass = self._today() in self._bypass_cache(outcomes[0])
+        today = self._today()
+        bypass = today in outcomes[0].capacity_bypass_dates
         self.rule["sourcing"][i] = src.winner
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
             ranked = rank_nodes(strat, self.net, view.region, facts["units"], self.weight[i],
-                                view, bypass or self._today() in strat.capacity_bypass_dates)
-            hold = [strat.safety_stock_units
-                    + (strat.protect_store_units if n.kind == "store" else 0)
-                    for n in self.sc.nodes]
-            cov = coverage(ranked, skus, qtys, self.atp, hold, groups)
+                                view, bypass or today in strat.capacity_bypass_dates)
+            cov = coverage(ranked, skus, qtys, self.atp, self._hold(strat), groups)
             if k == 0 and not retry:
                 self.lines_fillable[i] = cov.lines_fillable
             facts["single_node_fill"] = cov.single is not None
@@ -385,8 +383,14 @@ class World:
     def _today(self):
         return self.sc.start_date + dt.timedelta(days=int(self.env.now // HOURS))
 
-    def _bypass_cache(self, outcome: SourcingOutcome):
-        return outcome.capacity_bypass_dates
+    def _hold(self, strat) -> list[int]:
+        """Units each node holds back under ``strat`` (store protection + safety stock)."""
+        key = (strat.safety_stock_units, strat.protect_store_units)
+        hold = self._holds.get(key)
+        if hold is None:
+            hold = [key[0] + (key[1] if n.kind == "store" else 0) for n in self.sc.nodes]
+            self._holds[key] = hold
+        return hold
 
     def _groups(self, skus: list[int]) -> list[int] | None:
         g = self._sku_group
@@ -533,6 +537,7 @@ class World:
         self._sku_group = [s.group or f"#{k}" for k, s in enumerate(self.sc.skus)]
         self._has_groups = any(s.group for s in self.sc.skus)
         self._assigned: dict[tuple[int, int], int] = defaultdict(int)
+        self._holds: dict[tuple[int, int], list[int]] = {}
         self._drained = None
         for n in range(len(self.sc.nodes)):
             for s in np.flatnonzero(self.net.carried[n]).tolist():

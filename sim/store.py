@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sim.atomic import write_atomic
 from sim.model import RunResult, Status
 from sim.runner import Outcome
 
@@ -30,17 +31,7 @@ __all__ = ["write_run", "load_kpis", "atomic_write_text", "atomic_dir", "code_ve
 
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text)
 
 
 class atomic_dir:  # noqa: N801 - used like a function in a with-statement

@@ -19,13 +19,19 @@ def write_rules(tmp_path, name, text):
     return str(p)
 
 
+@pytest.fixture
+def no_reorder(tmp_path) -> str:
+    """A reorder rule set that never replenishes."""
+    return write_rules(tmp_path, "none.yaml", "ruleset: none\npoint: reorder\nrules:\n"
+                       "  - {name: never, then: {policy: none}}\n")
+
+
 NO_STOCK_NO_REORDER = {"nodes": [{"name": n, "stock": {"days_of_supply": 0}}
                                  for n in ("DC-EAST", "DC-WEST", "STORE-LA")]}
 
 
-def test_fallback_strategy_used_when_primary_cannot_fill(tmp_path):
-    none = write_rules(tmp_path, "none.yaml", "ruleset: none\npoint: reorder\nrules:\n"
-                       "  - {name: never, then: {policy: none}}\n")
+def test_fallback_strategy_used_when_primary_cannot_fill(no_reorder):
+    none = no_reorder
     sc = make_scenario(nodes=[{"name": "STORE-LA", "stock": {"days_of_supply": 0}},
                               {"name": "DC-EAST", "stock": {"days_of_supply": 60}},
                               {"name": "DC-WEST", "stock": {"days_of_supply": 60}}],
@@ -37,9 +43,8 @@ def test_fallback_strategy_used_when_primary_cannot_fill(tmp_path):
     assert out.kpis["kpis"]["order_fill_rate_pct"] == 100.0
 
 
-def test_unfillable_cancel_and_retry(tmp_path):
-    none = write_rules(tmp_path, "none.yaml", "ruleset: none\npoint: reorder\nrules:\n"
-                       "  - {name: never, then: {policy: none}}\n")
+def test_unfillable_cancel_and_retry(tmp_path, no_reorder):
+    none = no_reorder
     cancel = write_rules(tmp_path, "cancel.yaml", "ruleset: c\npoint: sourcing\nrules:\n"
                          "  - {name: c, then: {unfillable: cancel}}\n")
     sc = make_scenario(**NO_STOCK_NO_REORDER, policies={"sourcing": cancel, "reorder": none})
@@ -57,9 +62,8 @@ def test_unfillable_cancel_and_retry(tmp_path):
     assert len(tr) == 4                           # first decision + 3 retries
 
 
-def test_backorder_rules_cancel_after_days(tmp_path):
-    none = write_rules(tmp_path, "none.yaml", "ruleset: none\npoint: reorder\nrules:\n"
-                       "  - {name: never, then: {policy: none}}\n")
+def test_backorder_rules_cancel_after_days(tmp_path, no_reorder):
+    none = no_reorder
     rule = write_rules(tmp_path, "bo.yaml", "ruleset: bo\npoint: backorder\nrules:\n"
                        "  - {name: wait-a-day, then: {action: hold, cancel_after_days: 1}}\n")
     out = run_checked(make_scenario(**NO_STOCK_NO_REORDER,

@@ -1,4 +1,4 @@
-"""Atomic file writes shared by the report writers."""
+"""Atomic file writes: readers never see a half-written file."""
 
 from __future__ import annotations
 
