@@ -165,3 +165,15 @@ def test_library_routing_sets_run_with_invariants(ruleset):
     out = run_checked(make_scenario(policies={"sourcing": ruleset, "split": "split/cost_based",
                                               "carrier": "carrier/fastest_for_express"}))
     assert out.kpis["kpis"]["orders"] > 0
+
+
+def test_durable_and_compiled_runs_are_identical_on_the_peak_scenario():
+    from conftest import ROOT
+
+    from sim.scenario import load_scenario
+    sc = load_scenario(ROOT / "scenarios" / "omnichannel_peak.yaml",
+                       {"horizon_days": 3, "warmup_days": 1})
+    a, b = run_checked(sc, "compiled"), run_checked(sc, "durable")
+    assert a.kpis == b.kpis
+    assert [r[1:] for r in a.run.trace] == [r[1:] for r in b.run.trace]
+    assert {r[2] for r in a.run.trace} == {"sourcing", "split", "carrier", "priority", "reorder"}

@@ -9,6 +9,7 @@ from conftest import make_scenario, run_checked
 from scipy import stats
 
 from sim.kpis import window_orders
+from sim.model import Status
 
 
 def erlang_c_wait(lam: float, mu: float, c: int) -> float:
@@ -76,3 +77,54 @@ def test_single_location_ships_everything_from_nearest_node():
     assert k["kpis"]["order_fill_rate_pct"] == 100.0
     assert k["kpis"]["split_rate_pct"] == 0.0
     assert k["kpis"]["backorders"] == 0
+
+
+def erlang_b(servers: int, load: float) -> float:
+    """Blocking probability of an M/G/c/c loss system (Erlang B), by the stable recursion."""
+    b = 1.0
+    for k in range(1, servers + 1):
+        b = load * b / (k + load * b)
+    return b
+
+
+def test_lost_sales_base_stock_matches_erlang_b(tmp_path):
+    """Base-stock S, Poisson demand, fixed lead time L, unmet demand lost (cancelled): units on
+    order form an M/D/S/S loss system, so the stock-out share of orders is Erlang B(S, λL)."""
+    lam, lead, base = 50.0, 2.0, 100
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "lost.yaml").write_text(
+        "ruleset: lost-sales\npoint: sourcing\nrules:\n"
+        "  - {name: one-node, then: {node_types: [dc], unfillable: cancel}}\n")
+    (rules / "base.yaml").write_text(
+        f"ruleset: base\npoint: reorder\nrules:\n"
+        f"  - {{name: base, then: {{policy: base_stock, S_days: {base / lam}}}}}\n")
+    days = 80
+    sc = make_scenario(
+        horizon_days=days, warmup_days=5, seed=3,
+        skus=[{"id": "A", "weight_lb": 1.0, "price": 10.0, "cost": 5.0, "popularity": 1}],
+        regions=[{"metro": "Here", "state": "IL", "lat": 41.88, "lon": -87.63, "population": 1}],
+        replace={"channels": [{"name": "web", "kind": "web", "orders_per_day": lam,
+                               "lines_per_order": {"kind": "const", "value": 1},
+                               "units_per_line": {"kind": "const", "value": 1},
+                               "service_levels": [{"name": "standard", "promise_days": 4,
+                                                   "share": 1.0}]}],
+                 "suppliers": [{"name": "vendor",
+                                "lead_time_days": {"kind": "const", "value": lead}}]},
+        nodes=[{"name": "DC-EAST", "lat": 41.9, "lon": -87.6,
+                "capacity": {"pickers": 20, "minutes_per_order": 1},
+                "stock": {"days_of_supply": base / lam}},
+               {"name": "DC-WEST", "closed": True}, {"name": "STORE-LA", "closed": True}],
+        policies={"sourcing": str(rules / "lost.yaml"), "reorder": str(rules / "base.yaml")})
+    run = run_checked(sc).run
+    assert run.inventory["opening"][0, 0] == base
+    o = run.orders
+    t = o["t_created"]
+    lost = (o["status"] == Status.CANCELLED).astype(float)
+    edges = np.arange(5 * 24, days * 24 + 1, 5 * 24)       # 15 batches of 5 days
+    batch = np.digitize(t, edges) - 1
+    means = np.array([lost[batch == b].mean() for b in range(len(edges) - 1)])
+    half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+    expected = erlang_b(base, lam * lead)
+    assert abs(means.mean() - expected) <= half, (means.mean(), expected, half)
+    assert 0.04 < expected < 0.12 and half < 0.5 * expected
