@@ -15,8 +15,8 @@ from typing import Protocol
 from rules.schema import CarrierOutcome, SourcingStrategy, SplitOutcome
 from sim.network import Network, ServiceInfo, next_pickup
 
-__all__ = ["CHEAPEST_ON_TIME", "Coverage", "NodeView", "ServicePicker", "Plan", "rank_nodes",
-           "coverage", "choose_plan", "choose_service"]
+__all__ = ["CHEAPEST_ON_TIME", "Coverage", "NodeView", "Ranker", "ServicePicker", "Plan",
+           "rank_nodes", "coverage", "choose_plan", "choose_service"]
 
 #: The carrier outcome used to estimate a node's shipping cost and SLA feasibility.
 CHEAPEST_ON_TIME = CarrierOutcome(strategy="cheapest_on_time")
@@ -58,6 +58,33 @@ def _allowed(strat: SourcingStrategy, net: Network, n: int, region: int, view: N
                 view.assigned_today(n) >= node.daily_order_capacity:
             return False
     return not strat.require_on_time or view.on_time(n)
+
+
+_STATIC_KEYS = frozenset({"distance", "node_priority"})
+
+
+class Ranker:
+    """``rank_nodes`` with a memo for strategies whose ranking cannot change during a run
+    (static keys, no state-dependent filters): those depend only on the customer region."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self._memo: dict[tuple, list[int]] = {}
+
+    def rank(self, strat: SourcingStrategy, region: int, units: int, weight_lb: float,
+             view: NodeView, bypass_capacity: bool = False) -> list[int]:
+        """Same result as ``rank_nodes``."""
+        static = (strat.max_backlog_per_picker is None and not strat.respect_daily_capacity
+                  and not strat.require_on_time and _STATIC_KEYS.issuperset(strat.rank_by))
+        if not static:
+            return rank_nodes(strat, self.net, region, units, weight_lb, view, bypass_capacity)
+        key = (tuple(strat.node_types), tuple(strat.rank_by), tuple(strat.exclude_nodes),
+               strat.max_distance_mi, region)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = rank_nodes(strat, self.net, region, units, weight_lb, view, bypass_capacity)
+            self._memo[key] = hit
+        return hit
 
 
 def rank_nodes(strat: SourcingStrategy, net: Network, region: int, units: int, weight_lb: float,
@@ -184,8 +211,9 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
 
 class ServicePicker:
     """``choose_service`` with a memo: the answer only changes with the node, zone, weight
-    bracket, deadline, the day the parcel is ready and which pickup cutoffs that day it beats,
-    so those form the key (parcels over the smallest heaviest bracket are not memoised)."""
+    bracket, the weekday the parcel is ready, which pickup cutoffs that day it beats and the
+    deadline relative to that day, so those form the key (parcels over the smallest heaviest
+    bracket are not memoised)."""
 
     def __init__(self, net: Network):
         self.net = net
@@ -194,6 +222,7 @@ class ServicePicker:
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[ServiceInfo, float, float]] = {}
+        self._weekday0 = net.scenario.start_date.weekday()
 
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
              deadline: float) -> tuple[ServiceInfo, float, float]:
@@ -203,13 +232,14 @@ class ServicePicker:
                                   ready, deadline)
         day = math.floor(ready / 24.0)
         tod = ready - day * 24.0
+        # Relative to the ready day, the answer depends on the weekday, not the date.
         key = (out.strategy, out.carriers and tuple(out.carriers),
                out.services and tuple(out.services), node, zone,
-               bisect.bisect_left(self._bounds, weight_lb), deadline, day,
-               bisect.bisect_left(self._cuts[node], tod))
+               bisect.bisect_left(self._bounds, weight_lb), deadline - day * 24.0,
+               (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
         hit = self._memo.get(key)
         if hit is None:
-            hit = choose_service(out, self.net.services, self.net, node, zone, weight_lb, ready,
-                                 deadline)
-            self._memo[key] = hit
-        return hit
+            svc, rate, eta = choose_service(out, self.net.services, self.net, node, zone,
+                                            weight_lb, ready, deadline)
+            self._memo[key] = hit = (svc, rate, eta - day * 24.0)
+        return hit[0], hit[1], hit[2] + day * 24.0

@@ -21,7 +21,7 @@ import simpy
 from rules.engine import Engine
 from rules.schema import FACT_FIELDS, RuleError, SourcingOutcome
 from sim.demand import Demand, generate_demand
-from sim.dom import CHEAPEST_ON_TIME, ServicePicker, choose_plan, coverage, rank_nodes
+from sim.dom import CHEAPEST_ON_TIME, Ranker, ServicePicker, choose_plan, coverage
 from sim.events import Ev, EventLog
 from sim.fulfillment import Shipment, Station
 from sim.network import Network, build_network, next_pickup
@@ -144,6 +144,7 @@ class World:
         self.sc, self.engine = scenario, engine
         self.net: Network = build_network(scenario)
         self.picker = ServicePicker(self.net)
+        self.ranker = Ranker(self.net)
         self.demand = demand if demand is not None else generate_demand(scenario)
         self.env = simpy.Environment()
         self.log = EventLog()
@@ -292,8 +293,8 @@ class World:
         bypass = today in outcomes[0].capacity_bypass_dates
         self.rule["sourcing"][i] = src.winner
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
-            ranked = rank_nodes(strat, self.net, view.region, facts["units"], self.weight[i],
-                                view, bypass or today in strat.capacity_bypass_dates)
+            ranked = self.ranker.rank(strat, view.region, facts["units"], self.weight[i], view,
+                                      bypass or today in strat.capacity_bypass_dates)
             cov = coverage(ranked, skus, qtys, self.atp, self._hold(strat), groups)
             if k == 0 and not retry:
                 self.lines_fillable[i] = cov.lines_fillable

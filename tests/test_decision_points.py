@@ -177,3 +177,30 @@ def test_durable_and_compiled_runs_are_identical_on_the_peak_scenario():
     assert a.kpis == b.kpis
     assert [r[1:] for r in a.run.trace] == [r[1:] for r in b.run.trace]
     assert {r[2] for r in a.run.trace} == {"sourcing", "split", "carrier", "priority", "reorder"}
+
+
+def test_service_picker_memo_equals_direct_choice():
+    """The memoised carrier choice is exactly the direct one, over many random situations."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from rules.schema import CarrierOutcome
+    from sim.dom import ServicePicker, choose_service
+    from sim.network import build_network
+
+    net = build_network(make_scenario())
+    picker = ServicePicker(net)
+    outs = [CarrierOutcome(strategy=s) for s in ("cheapest_on_time", "fastest", "cheapest")]
+
+    @settings(max_examples=400, deadline=None)
+    @given(k=st.integers(0, 2), node=st.integers(0, 2), zone=st.integers(1, 8),
+           weight=st.floats(0.1, 90), ready=st.floats(0, 24 * 30),
+           promise=st.integers(0, 6), lag=st.integers(0, 3))
+    def check(k, node, zone, weight, ready, promise, lag):
+        deadline = (ready // 24 + promise + 1 - lag) * 24      # ordered ``lag`` days earlier
+        direct = choose_service(outs[k], net.services, net, node, zone, weight, ready, deadline)
+        memo = picker.pick(outs[k], node, zone, weight, ready, deadline)
+        assert (memo[0].index, memo[1]) == (direct[0].index, direct[1])
+        assert abs(memo[2] - direct[2]) < 1e-9
+
+    check()
