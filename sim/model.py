@@ -1,7 +1,8 @@
 """The World: a SimPy model of one DOM network running one set of rules.
 
 Order pipeline, one phase per method: ``_arrive → _decide → _reserve → (Station picks) →
-_packed (ship, transit, deliver)``; stock flows ``_reorder → _receive``. Demand is generated
+_packed (ship, transit, deliver)``; stock and replenishment live in ``sim.inventory.Stock``,
+whose receipts release backorders (``_release_backorders``). Demand is generated
 before the clock starts (see ``sim.demand``); decisions call the rule ``Engine``; every state
 change goes to the ``EventLog``. ``run()`` returns a ``RunResult`` of flat tables.
 """
@@ -24,6 +25,7 @@ from sim.demand import Demand, generate_demand
 from sim.dom import CHEAPEST_ON_TIME, Ranker, ServicePicker, choose_plan, coverage
 from sim.events import Ev, EventLog
 from sim.fulfillment import Shipment, Station
+from sim.inventory import Stock
 from sim.network import Network, build_network, next_pickup
 from sim.rng import BlockSampler, stream
 from sim.scenario import Scenario
@@ -43,8 +45,6 @@ class Status(IntEnum):
     CANCELLED = 4
 
 
-_NONE, _SS, _RQ, _PERIODIC = 0, 1, 2, 3
-_POLICY_CODES = {"none": _NONE, "sS": _SS, "base_stock": _SS, "RQ": _RQ, "periodic": _PERIODIC}
 _PRIORITY_FACTS = set(FACT_FIELDS["priority"])
 
 
@@ -159,8 +159,6 @@ class World:
                          for n, spec in enumerate(scenario.nodes)]
         self._delay = [BlockSampler(s.spec.delay_days, stream(seed, f"transit/{s.label}"))
                        for s in self.net.services]
-        self._lead = {s.name: BlockSampler(s.lead_time_days, stream(seed, f"supply/{s.name}"))
-                      for s in scenario.suppliers}
         self.shipments: list[Shipment] = []
         self._waiting: dict[int, list[int]] = defaultdict(list)
 
@@ -193,30 +191,15 @@ class World:
         self._starts = d.line_start.tolist()
 
     def _init_inventory(self) -> None:
-        opening = self.net.opening
-        self.opening = opening.copy()
-        self.on_hand = opening.tolist()
-        self.atp = opening.tolist()
-        self.reserved = np.zeros_like(opening).tolist()
-        self.on_order = np.zeros_like(opening).tolist()
-        self.received = np.zeros_like(opening).tolist()
-        self.shipped = np.zeros_like(opening).tolist()
-        self.unlimited = [n.stock.unlimited for n in self.sc.nodes]
-        self.snapshots: list[list[int]] = []
-        self.snapshot_value: list[list[float]] = []
+        self.stock = Stock(self.env, self.net, self.log, self.horizon, self._release_backorders)
+        self.atp = self.stock.atp
         self._reorder_policies()
 
     def _reorder_policies(self) -> None:
         """Decide the replenishment policy of every stocked node×SKU once, from forecast
-        demand and lead time; levels become units here."""
+        demand and lead time."""
         sc, net = self.sc, self.net
         lead = {s.name: s.lead_time_days.mean for s in sc.suppliers}
-        n_nodes, n_skus = net.opening.shape
-        self.policy = [[_NONE] * n_skus for _ in range(n_nodes)]
-        self.s_level = [[-1] * n_skus for _ in range(n_nodes)]
-        self.S_level = [[0] * n_skus for _ in range(n_nodes)]
-        self.Q_level = [[0] * n_skus for _ in range(n_nodes)]
-        self.reviews: dict[float, list[tuple[int, int]]] = defaultdict(list)
         for n, node in enumerate(sc.nodes):
             if node.stock.unlimited:
                 continue
@@ -228,19 +211,7 @@ class World:
                          "lead_time_days": lead[node.supplier], "unit_cost": sku.cost,
                          "price": sku.price}
                 o = self._decide_point("reorder", facts, -1, f"{node.name}/{sku.id}").outcome
-                s_units = math.ceil(daily * o.s_days)
-                S_units = max(s_units + 1, math.ceil(daily * o.S_days))
-                if o.policy in ("sS", "periodic"):
-                    self.s_level[n][k], self.S_level[n][k] = s_units, S_units
-                elif o.policy == "base_stock":
-                    S_units = max(1, math.ceil(daily * o.S_days))
-                    self.s_level[n][k], self.S_level[n][k] = S_units - 1, S_units
-                elif o.policy == "RQ":
-                    self.s_level[n][k] = s_units
-                    self.Q_level[n][k] = max(1, math.ceil(daily * o.Q_days))
-                self.policy[n][k] = _POLICY_CODES[o.policy]
-                if o.policy == "periodic":
-                    self.reviews[o.review_days].append((n, k))
+                self.stock.set_policy(n, k, o, daily)
 
     def _decide_point(self, point: str, facts: dict, order: int, subject: str = ""):
         dec = self.engine.decide(point, facts)
@@ -402,7 +373,7 @@ class World:
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int], facts: dict) -> None:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""
         now, net, sc = self.env.now, self.net, self.sc
-        atp, reserved = self.atp[node], self.reserved[node]
+        stock = self.stock
         sku_w = self._sku_weight
         units = sum(qtys)
         weight = sum(sku_w[s] * q for s, q in zip(skus, qtys, strict=True))
@@ -411,11 +382,9 @@ class World:
         self._assigned[(node, int(now // HOURS))] += 1
         unit_cost = self._unit_cost
         for s, q in zip(skus, qtys, strict=True):
-            atp[s] -= q
-            reserved[s] += q
             ship.cogs += unit_cost[s] * q
             self.log.add(now, Ev.RESERVED, i, node, s, q)
-            self._reorder(node, s)
+            stock.reserve(node, s, q)
         region = int(self.demand.region[i])
         ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
         spec = sc.nodes[node]
@@ -439,11 +408,8 @@ class World:
     def _packed(self, ship: Shipment) -> None:
         """Units leave stock; the carrier collects at the next pickup and delivers."""
         now, node = self.env.now, ship.node
-        on_hand, reserved, shipped = self.on_hand[node], self.reserved[node], self.shipped[node]
         for s, q in zip(ship.skus, ship.qtys, strict=True):
-            on_hand[s] -= q
-            reserved[s] -= q
-            shipped[s] += q
+            self.stock.ship(node, s, q)
         svc = self.net.services[ship.service].spec
         ship.packed = now
         ship.shipped = _pickup = self._pickup(node, svc, now)
@@ -470,46 +436,9 @@ class World:
 
     # -- stock flow -------------------------------------------------------------------------
 
-    def _reorder(self, node: int, s: int) -> None:
-        """Continuous review after every stock movement: (s,S), base-stock and (R,Q)."""
-        code = self.policy[node][s]
-        if code in (_NONE, _PERIODIC) or self.env.now >= self.horizon:
-            return
-        position = self.atp[node][s] + self.on_order[node][s]
-        if position > self.s_level[node][s]:
-            return
-        if code == _RQ:
-            q = self.Q_level[node][s]
-            qty = q * ((self.s_level[node][s] - position) // q + 1)
-        else:
-            qty = self.S_level[node][s] - position
-        self._place_po(node, s, qty)
-
-    def _periodic_review(self, days: float, items: list[tuple[int, int]]):
-        """Every ``days``: order up to S where the position is at or below s."""
-        while True:
-            for node, s in items:
-                position = self.atp[node][s] + self.on_order[node][s]
-                if position <= self.s_level[node][s]:
-                    self._place_po(node, s, self.S_level[node][s] - position)
-            yield self.env.timeout(days * HOURS)
-            if self.env.now >= self.horizon:
-                return
-
-    def _place_po(self, node: int, s: int, qty: int) -> None:
-        self.on_order[node][s] += qty
-        self.log.add(self.env.now, Ev.PO_PLACED, node=node, sku=s, qty=qty)
-        supplier = self.sc.nodes[node].supplier
-        lead = max(0.0, self._lead[supplier].next()) * HOURS
-        self.env.timeout(lead).callbacks.append(lambda _ev: self._receive(node, s, qty))
-
-    def _receive(self, node: int, s: int, qty: int) -> None:
-        """Stock arrives; backordered orders waiting for the SKU are decided again, FIFO."""
-        self.on_hand[node][s] += qty
-        self.atp[node][s] += qty
-        self.on_order[node][s] -= qty
-        self.received[node][s] += qty
-        self.log.add(self.env.now, Ev.RECEIVED, node=node, sku=s, qty=qty)
+    def _release_backorders(self, node: int, s: int) -> None:
+        """Stock of SKU ``s`` arrived: backordered orders waiting for it are decided again,
+        first come first served."""
         waiting = self._waiting.pop(s, [])
         still = []
         for i in waiting:
@@ -520,14 +449,6 @@ class World:
                 still.append(i)
         if still:
             self._waiting[s] = still + self._waiting.get(s, [])
-        self._reorder(node, s)
-
-    def _snapshots(self):
-        cost = np.array(self._unit_cost)
-        while True:
-            self.snapshots.append([sum(row) for row in self.on_hand])
-            self.snapshot_value.append((np.array(self.on_hand) @ cost).tolist())
-            yield self.env.timeout(HOURS)
 
     # -- run --------------------------------------------------------------------------------
 
@@ -540,14 +461,9 @@ class World:
         self._assigned: dict[tuple[int, int], int] = defaultdict(int)
         self._holds: dict[tuple[int, int], list[int]] = {}
         self._drained = None
-        for n in range(len(self.sc.nodes)):
-            for s in np.flatnonzero(self.net.carried[n]).tolist():
-                self._reorder(n, s)
         env = self.env
+        self.stock.start()
         env.process(self._arrivals())
-        env.process(self._snapshots())
-        for days, items in sorted(self.reviews.items()):
-            env.process(self._periodic_review(days, items))
         env.run(until=self.horizon)
         if self._queued():
             self._drained = env.event()
@@ -589,13 +505,7 @@ class World:
                      for c in cols}
         if not sh:
             shipments = {c: np.zeros(0) for c in cols}
-        inventory = {"opening": self.opening, "received": np.asarray(self.received),
-                     "shipped": np.asarray(self.shipped), "on_hand": np.asarray(self.on_hand),
-                     "reserved": np.asarray(self.reserved), "on_order": np.asarray(self.on_order),
-                     "snapshots": np.asarray(self.snapshots, dtype=np.int64),
-                     "snapshot_value": np.asarray(self.snapshot_value, dtype=float),
-                     "unlimited": np.asarray(self.unlimited),
-                     "unit_cost": np.array([s.cost for s in sc.skus])}
+        inventory = self.stock.tables()
         t0 = sc.warmup_days * HOURS
         nodes = {"busy_hours": np.array([st.busy_hours for st in self.stations]),
                  "open_hours": np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
