@@ -1,13 +1,14 @@
 """Node operations: shipments queue for pickers who work in shifts; carriers collect at cutoffs.
 
-A ``Station`` is one node's pick/pack floor: ``pickers`` SimPy processes pull shipments from a
-priority queue (lower priority value first, then first-come-first-served) and work only during
-shifts. Pick time is ``minutes_per_order + minutes_per_unit × units`` scaled by a unit-mean
-gamma draw (exponential when ``time_cv`` is 1), so a node is an M/G/c queue with vacations.
+A ``Station`` is one node's pick/pack floor: ``pickers`` servers take shipments from a priority
+queue (lower priority value first, then first-come-first-served) and work only during shifts.
+Pick time is ``minutes_per_order + minutes_per_unit × units`` scaled by a unit-mean gamma draw
+(exponential when ``time_cv`` is 1), so a node is an M/G/c queue with vacations.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Callable
 
@@ -45,22 +46,26 @@ class Shipment:
 
 
 class Station:
-    """The pick/pack floor of one node."""
+    """The pick/pack floor of one node.
+
+    Pickers are counted, not modelled as processes: a shipment goes straight to an idle picker
+    or waits in a heap keyed (priority, arrival sequence); a picker that finishes takes the
+    next one. Each pick is then a single SimPy timeout (plus one when it must wait for the
+    shift), which keeps the hot path to the events that carry time."""
 
     def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
                  rng, log: EventLog, on_packed: Callable[[Shipment], None]):
         self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
         self.log, self.on_packed = log, on_packed
-        self.queue = simpy.PriorityStore(env)
         self.busy_hours = 0.0
-        self.in_queue = 0
+        self.in_queue = 0                 # shipments queued or being picked
+        self._heap: list[tuple[int, int, Shipment]] = []
+        self._idle = spec.capacity.pickers
         self._seq = itertools.count()
         cap = spec.capacity
         self._per_order_h = cap.minutes_per_order / 60.0
         self._per_unit_h = cap.minutes_per_unit / 60.0
         self._noise = BlockSampler(Gamma(kind="gamma", mean=1.0, cv=cap.time_cv), rng)
-        for _ in range(cap.pickers):
-            env.process(self._picker())
 
     def expected_pick_hours(self, units: int) -> float:
         """Mean pick/pack time of a shipment of ``units``."""
@@ -74,19 +79,32 @@ class Station:
     def submit(self, shipment: Shipment) -> None:
         """Queue a reserved shipment for picking."""
         self.in_queue += 1
-        self.queue.put((shipment.priority, next(self._seq), shipment))
+        heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
+        if self._idle:
+            self._idle -= 1
+            self._next()
 
-    def _picker(self):
-        env, calendar, log = self.env, self.calendar, self.log
-        while True:
-            _, _, s = yield self.queue.get()
-            wait = calendar.wait(env.now)
-            if wait > 0:
-                yield env.timeout(wait)
-            s.pick_start = env.now
-            log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
-            duration = self.expected_pick_hours(s.units) * self._noise.next()
-            yield env.timeout(duration)
-            self.busy_hours += duration
-            self.in_queue -= 1
-            self.on_packed(s)
+    def _next(self) -> None:
+        """A picker is free: take the best queued shipment, waiting for the shift if needed."""
+        if not self._heap:
+            self._idle += 1
+            return
+        s = heapq.heappop(self._heap)[2]
+        wait = self.calendar.wait(self.env.now)
+        if wait > 0:
+            self.env.timeout(wait).callbacks.append(lambda _ev: self._pick(s))
+        else:
+            self._pick(s)
+
+    def _pick(self, s: Shipment) -> None:
+        env = self.env
+        s.pick_start = env.now
+        self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
+        duration = self.expected_pick_hours(s.units) * self._noise.next()
+        env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))
+
+    def _done(self, s: Shipment, duration: float) -> None:
+        self.busy_hours += duration
+        self.in_queue -= 1
+        self.on_packed(s)
+        self._next()
