@@ -76,6 +76,21 @@ class Engine:
             merged.update(r.then_raw)
         return Decision(point, rs.key, names[0], OUTCOMES[point].model_validate(merged), names)
 
+    def outcome_record(self, ruleset_key: str, matched: tuple[str, ...]) -> Any:
+        """The outcome a decision with these matched rules produced, as plain data (for
+        traces): the winner's ``then`` (first), the list of them (collect) or the merge."""
+        rs = next(r for r in self.rulesets.values() if r.key == ruleset_key)
+        by_name = {r.name: r for r in rs.rules}
+        rules = [by_name[n] for n in matched]
+        if rs.hit_policy == "first":
+            return rules[0].then.model_dump(mode="json")
+        if rs.hit_policy == "collect":
+            return [r.then.model_dump(mode="json") for r in rules]
+        merged: dict[str, Any] = {}
+        for r in reversed(rules):
+            merged.update(r.then_raw)
+        return OUTCOMES[rs.point].model_validate(merged).model_dump(mode="json")
+
     def close(self) -> None:
         """Free the backend's sessions; call when the run ends."""
         self.backend.close()

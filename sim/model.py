@@ -114,6 +114,8 @@ class RunResult:
     services: list[str]
     end_time: float
     meta: dict[str, Any] = field(default_factory=dict)
+    #: (rule-set key, matched rules joined by ",") → the outcome those rules produced
+    outcomes: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def check_rule_references(scenario: Scenario, engine: Engine) -> None:
@@ -511,7 +513,12 @@ class World:
                  "open_hours": np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
                                          for c, n in zip(self.net.calendars, sc.nodes,
                                                          strict=True)])}
+        outcomes = {}
+        for row in self.trace:
+            key = (row[3], row[5])
+            if key not in outcomes:
+                outcomes[key] = self.engine.outcome_record(row[3], tuple(row[5].split(",")))
         return RunResult(sc, self.engine.name, {p: rs.key for p, rs in
                                                 self.engine.rulesets.items()},
                          orders, shipments, self.log, self.trace, inventory, nodes, svc_labels,
-                         self.env.now)
+                         self.env.now, outcomes=outcomes)

@@ -300,7 +300,7 @@ class Scenario(_Frozen):
     @model_validator(mode="after")
     def _cross_refs(self):
         if self.warmup_days >= self.horizon_days:
-            raise ValueError("warmup_days must be shorter than horizon_days")
+            raise ValueError("warmup_days: must be shorter than horizon_days")
         for field in ("skus", "channels", "nodes", "carriers", "suppliers"):
             key = "id" if field == "skus" else "name"
             seen: set[str] = set()

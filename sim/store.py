@@ -95,10 +95,13 @@ def shipments_table(run: RunResult) -> pa.Table:
 
 
 def trace_table(run: RunResult) -> pa.Table:
-    """One row per decision: which rules matched and which won."""
+    """One row per decision: which rules matched, which won, and the outcome (JSON)."""
     cols = list(zip(*run.trace, strict=True)) if run.trace else [[]] * 7
     names = ["t_hours", "order_id", "point", "ruleset", "winner", "matched", "subject"]
-    return pa.table({n: list(c) for n, c in zip(names, cols, strict=True)})
+    table = {n: list(c) for n, c in zip(names, cols, strict=True)}
+    text = {k: json.dumps(v, sort_keys=True) for k, v in run.outcomes.items()}
+    table["outcome"] = [text[(r[3], r[5])] for r in run.trace]
+    return pa.table(table)
 
 
 def _json(obj: Any) -> str:
