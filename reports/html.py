@@ -30,7 +30,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     if unit == "$":
-        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+        return f"-${-value:,.2f}" if round(value, 2) < 0 else f"${abs(value):,.2f}"
     if unit == "%":
         return f"{value:.1f}%"
     if unit in _COUNT_UNITS:

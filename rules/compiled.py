@@ -25,17 +25,41 @@ def compile_condition(cond: Cond) -> Predicate:
     """Turn a condition tree into a predicate over a facts dict."""
     if cond.kind == "true":
         return lambda facts: True
+    if cond.kind == "or" and _same_field_equalities(cond):
+        field = cond.args[0].field                  # an ``$in``: one set lookup
+        values = frozenset(c.value for c in cond.args)
+        return lambda facts: facts.get(field, _MISSING) in values
     if cond.kind in ("and", "or"):
         parts = tuple(compile_condition(c) for c in cond.args)
         if cond.kind == "and":
-            return lambda facts: all(p(facts) for p in parts)
-        return lambda facts: any(p(facts) for p in parts)
-    field, value, cmp = cond.field, cond.value, _CMP[cond.op]
+            def every(facts: dict[str, Any]) -> bool:
+                for p in parts:
+                    if not p(facts):
+                        return False
+                return True
+            return every
+
+        def some(facts: dict[str, Any]) -> bool:
+            for p in parts:
+                if p(facts):
+                    return True
+            return False
+        return some
+    field, value = cond.field, cond.value
+    if cond.op == "eq":                             # a missing field never equals a value
+        return lambda facts: facts.get(field, _MISSING) == value
+    cmp = _CMP[cond.op]
 
     def compare(facts: dict[str, Any]) -> bool:
         v = facts.get(field, _MISSING)
         return v is not _MISSING and cmp(v, value)
     return compare
+
+
+def _same_field_equalities(cond: Cond) -> bool:
+    args = cond.args
+    return all(c.kind == "cmp" and c.op == "eq" and c.field == args[0].field for c in args) \
+        and all(isinstance(c.value, str) for c in args)
 
 
 class CompiledBackend:

@@ -18,7 +18,8 @@ import re
 import threading
 from typing import Any
 
-from rules.schema import Cond, RuleSet
+from rules.analysis import durable_safe
+from rules.schema import Cond, RuleError, RuleSet
 
 __all__ = ["DurableBackend", "to_durable_json"]
 
@@ -110,14 +111,20 @@ class DurableBackend:
     def matches(self, ruleset: RuleSet, facts: dict[str, Any], first_only: bool) -> list[int]:
         """Indices of matching rules in evaluation order (only the first for ``first_only``)."""
         name = _register(ruleset)
-        self._used.add(name)
+        bad = next((k for k, v in facts.items() if not durable_safe(v)), None)
+        if bad is not None:
+            raise RuleError(f"{ruleset.source}: fact {bad}={facts[bad]!r} cannot be sent to "
+                            f"durable-rules (it rejects numbers written like 1e-05 and "
+                            f"non-finite numbers); round the fact or use --engine compiled")
         message = dict(facts, sid=self.sid, id=next(self._ids), point=ruleset.point)
         host = _host()
         _SLOT.hits = hits = []
         if first_only:
             host.post(name, message)
+            self._used.add(name)             # a session exists once a post succeeded
             return [] if hits[0] == _NO_MATCH else hits[:1]
         host.assert_fact(name, message)
+        self._used.add(name)
         host.retract_fact(name, message)
         return sorted(set(hits) - {_NO_MATCH})
 

@@ -49,6 +49,7 @@ class Engine:
         self.rulesets = dict(rulesets)
         self.backend = backend
         self.name = name
+        self._memo: dict[tuple, Decision] = {}
         for point, rs in self.rulesets.items():
             if rs.point != point:
                 raise RuleError(f"{rs.source}: rule set '{rs.name}' is for point '{rs.point}', "
@@ -57,11 +58,20 @@ class Engine:
     def decide(self, point: str, facts: dict[str, Any]) -> Decision:
         """Apply the point's rule set to ``facts`` under its hit policy."""
         rs = self.rulesets[point]
-        policy = rs.hit_policy
-        idx = self.backend.matches(rs, facts, first_only=policy == "first")
-        if not idx:
-            raise RuleError(f"{rs.source}: rule set '{rs.name}' has no rule matching "
-                            f"{_brief(facts)}; add a default rule (empty 'when')")
+        idx = self.backend.matches(rs, facts, first_only=rs.hit_policy == "first")
+        key = (point, *idx)
+        decision = self._memo.get(key)
+        if decision is None:
+            if not idx:
+                raise RuleError(f"{rs.source}: rule set '{rs.name}' has no rule matching "
+                                f"{_brief(facts)}; add a default rule (empty 'when')")
+            decision = self._memo[key] = self._decision(rs, idx)
+        return decision
+
+    def _decision(self, rs: RuleSet, idx: list[int]) -> Decision:
+        """The (immutable) decision for matched rules ``idx``: it depends on nothing else, so
+        ``decide`` builds it once per distinct match."""
+        point, policy = rs.point, rs.hit_policy
         rules = [rs.rules[i] for i in idx]
         names = tuple(r.name for r in rules)
         if policy == "first":

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rules.schema import RuleError, load_ruleset
+from rules.schema import RuleError
 from sim.kpis import KPIS
 from sim.model import SimulationError
 from sim.runner import Outcome, prepare_engine, run_scenario
@@ -23,7 +23,7 @@ __all__ = ["main", "kpi_table", "build_parser", "UsageError", "PLUGINS"]
 #: Modules adding subcommands: each has ``register(sub, rules_sub, common)`` where ``sub`` is the
 #: top-level subparsers, ``rules_sub`` the ``domlab rules`` subparsers and ``common(parser)``
 #: adds --seed/--days/--out/--engine. Command functions return an exit code.
-PLUGINS: list[str] = []
+PLUGINS: list[str] = ["rules.cli", "sim.cli_experiments", "reports.cli"]
 
 
 class UsageError(ValueError):
@@ -137,15 +137,6 @@ def cmd_schema(args) -> int:
     return 0
 
 
-def cmd_rules_validate(args) -> int:
-    """Validate rule-set files."""
-    for f in args.files:
-        rs = load_ruleset(f)
-        print(f"{f}: OK: rule set '{rs.name}' ({rs.point}, hit policy {rs.hit_policy}, "
-              f"{len(rs.rules)} rules)")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="domlab", description="DOM rules simulation lab")
@@ -180,9 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("rules", help="rule-set tools")
     rsub = rp.add_subparsers(dest="rules_command", required=True)
-    sp = rsub.add_parser("validate", help="validate rule-set files")
-    sp.add_argument("files", nargs="+")
-    sp.set_defaults(fn=cmd_rules_validate)
     for module in PLUGINS:
         importlib.import_module(module).register(sub, rsub, common)
     return p
@@ -201,4 +189,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: plugins raise sim.cli's errors.
+    from sim import cli as _cli
+    sys.exit(_cli.main())

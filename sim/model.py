@@ -209,7 +209,7 @@ class World:
                 sku = sc.skus[k]
                 daily = float(net.daily_demand[n, k])
                 facts = {"node": node.name, "node_kind": node.kind, "sku": sku.id,
-                         "sku_class": net.sku_class[k], "daily_demand": round(daily, 6),
+                         "sku_class": net.sku_class[k], "daily_demand": round(daily, 4),
                          "lead_time_days": lead[node.supplier], "unit_cost": sku.cost,
                          "price": sku.price}
                 o = self._decide_point("reorder", facts, -1, f"{node.name}/{sku.id}").outcome

@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.analysis import lint
 from rules.engine import Engine, load_policies, make_engine
+from rules.schema import RuleError
 from sim.kpis import compute_kpis
 from sim.model import RunResult, World, check_rule_references
 from sim.scenario import Scenario, scenario_hash
@@ -38,15 +40,21 @@ class Outcome:
 def prepare_engine(scenario: Scenario, engine: str = "durable") -> Engine:
     """Load the scenario's rule sets and build the engine (raises RuleError on bad rules)."""
     rulesets = load_policies(scenario.policies.model_dump())
+    for rs in rulesets.values():
+        errors = [f for f in lint(rs) if f.level == "error"]
+        if errors:
+            raise RuleError(f"{rs.source}: {errors[0]}")
     eng = make_engine(rulesets, engine)
     check_rule_references(scenario, eng)
     return eng
 
 
 def run_id(scenario: Scenario, engine: Engine) -> str:
-    """Deterministic id: scenario name, seed and a hash of scenario + rule-set versions."""
+    """Deterministic id: scenario name, seed and a hash of scenario, rule-set versions and
+    backend (durable and compiled runs decide alike but are kept apart)."""
     keys = ",".join(f"{p}={rs.key}" for p, rs in sorted(engine.rulesets.items()))
-    digest = hashlib.sha256(f"{scenario_hash(scenario)}|{keys}".encode()).hexdigest()[:8]
+    text = f"{scenario_hash(scenario)}|{keys}|{engine.name}"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return f"{scenario.name}-s{scenario.seed}-{digest}"
 
 

@@ -67,7 +67,7 @@ def test_rule_file_cannot_execute_python(tmp_path):
 
 
 def test_library_rule_sets_all_validate():
-    files = sorted(LIBRARY.rglob("*.yaml"))
+    files = sorted(f for f in LIBRARY.rglob("*.yaml") if not f.name.endswith(".cases.yaml"))
     assert len(files) >= 6
     points = {load_ruleset(f).point for f in files}
     assert {"sourcing", "split", "carrier", "reorder"} <= points
@@ -119,3 +119,15 @@ def test_durable_sessions_are_isolated_and_released():
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(RuleError, match="unknown backend 'fast'"):
         make_engine({}, "fast")
+
+
+def test_durable_unsafe_number_is_a_clear_error_and_session_closes():
+    ruleset = load_ruleset(LIBRARY / "reorder" / "ss_by_class.yaml")
+    facts = {"node": "a", "node_kind": "dc", "sku": "x", "sku_class": "A",
+             "daily_demand": 5e-05, "lead_time_days": 7.0, "unit_cost": 1.0, "price": 2.0}
+    eng = make_engine({"reorder": ruleset}, "durable")
+    with pytest.raises(RuleError, match="daily_demand=5e-05 cannot be sent to durable-rules"):
+        eng.decide("reorder", facts)
+    eng.close()                                   # no session was created: nothing to crash
+    with make_engine({"reorder": ruleset}, "compiled") as comp:
+        assert comp.decide("reorder", facts).winner == "a-items"

@@ -1,0 +1,491 @@
+"""domlab decision dashboard: compare 2–4 DOM scenarios and what-ifs in the browser.
+
+Run with ``make app`` or ``streamlit run app.py``. The page is a thin layer: scenarios load and
+validate through ``sim.scenario``, runs go through ``sim.runner`` (via ``reports.app_data``),
+KPIs come from ``sim.kpis``, charts from ``reports.charts``. Nothing here models anything.
+
+``DOMLAB_RUNS_DIR`` (default ``runs``) is where runs are saved when "Save runs" is ticked and
+where "Past runs" looks.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydeck as pdk
+import streamlit as st
+
+from reports import app_data as ad
+from reports.charts import ALL_CHARTS, RunView, figure_png
+from reports.html import chart_caption
+from rules.schema import POINTS, RuleError
+from sim.model import SimulationError
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+RUNS_ROOT = Path(os.environ.get("DOMLAB_RUNS_DIR") or ad.ROOT / "runs")
+ENGINES = ("compiled", "durable")
+NONE = "(none)"
+UPLOAD_PREFIX = "upload: "
+MAX_SLOTS = 4
+_ERRORS = (ScenarioError, RuleError, SimulationError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached work (keyed on inputs, so the same inputs rerun instantly)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_library_scenario(path: str, mtime: float) -> Scenario:
+    """A library scenario file, validated (``mtime`` invalidates the cache on edits)."""
+    return load_scenario(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_upload(data: bytes, filename: str) -> tuple[Scenario | None, str | None]:
+    """An uploaded scenario, or the one-line reason it was refused."""
+    try:
+        return ad.parse_upload(data, filename), None
+    except ScenarioError as exc:
+        return None, str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def simulate(key: str, save_root: str | None, _scenario: Scenario, engine: str) -> ad.AppRun:
+    """One run of ``_scenario`` (``key`` = ``app_data.run_key``: content, rules and engine)."""
+    return ad.simulate(_scenario, engine, save_root)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chart_png(title: str, key: tuple[str, ...], _views: Sequence[RunView]) -> bytes:
+    """PNG of one ``reports.charts`` chart of ``_views`` (``key`` names runs and labels)."""
+    return figure_png(ALL_CHARTS[title](list(_views)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class Settings:
+    """Sidebar choices shared by every compared scenario."""
+
+    slots: int
+    horizon: float
+    seed: int
+    reps: int
+    engine: str
+    save: bool
+    uploads: dict[str, Scenario] = field(default_factory=dict)
+
+
+@dataclass
+class Slot:
+    """One compared scenario as configured: base, what-if, resulting scenario or error."""
+
+    base_name: str
+    base: Scenario
+    whatif: ad.WhatIf
+    scenario: Scenario | None
+    label: str
+    notes: list[str]
+    error: str | None = None
+
+
+def sidebar() -> Settings:
+    """Global settings and the scenario upload."""
+    sb = st.sidebar
+    sb.header("Settings")
+    slots = sb.number_input("Scenarios to compare", min_value=2, max_value=MAX_SLOTS, value=2,
+                            step=1, key="n_slots")
+    horizon = sb.number_input("Horizon (days)", min_value=1, max_value=60, value=7, step=1,
+                              key="horizon", help="Short horizons keep the app fast; the "
+                              "library scenarios run 28 days from the command line.")
+    seed = sb.number_input("Seed", min_value=0, value=7, step=1, key="seed",
+                           help="Every scenario runs on the same seed(s), so they see the same "
+                           "orders (common random numbers).")
+    reps = sb.number_input("Replications", min_value=1, max_value=10, value=1, step=1,
+                           key="reps", disabled=not ad.HAVE_EXPERIMENT,
+                           help="More than one gives 95% confidence intervals (paired by "
+                           "seed)." if ad.HAVE_EXPERIMENT else "Needs sim.experiment.")
+    engine = sb.radio("Rule engine", ENGINES, key="engine", horizontal=True,
+                      help="compiled: plain-Python closures (fast); durable: durable-rules, "
+                      "the reference. Both decide identically.")
+    save = sb.checkbox(f"Save runs to {_short(RUNS_ROOT)}/", value=True, key="save",
+                       help="Saved runs appear under Past runs and render with "
+                       "`domlab report`.")
+    sb.divider()
+    sb.subheader("Upload a scenario")
+    up = sb.file_uploader("Scenario YAML", type=["yaml", "yml"], key="upload",
+                          max_upload_size=max(1, ad.MAX_UPLOAD_BYTES // 1_000_000),
+                          help="Tables ({file: ...}) may only come from scenarios/data; "
+                          "`extends:` may name a library scenario.")
+    uploads: dict[str, Scenario] = {}
+    if up is not None:
+        scenario, error = load_upload(up.getvalue(), up.name)
+        if error:
+            sb.error(error)
+        else:
+            uploads[f"{UPLOAD_PREFIX}{scenario.name}"] = scenario
+            sb.success(f"{up.name}: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
+                       f"{len(scenario.channels)} channels: pick it below.")
+    return Settings(int(slots), float(horizon), int(seed), int(reps if ad.HAVE_EXPERIMENT else 1),
+                    str(engine), bool(save), uploads)
+
+
+def _short(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def base_scenarios(settings: Settings) -> dict[str, Scenario]:
+    """Library scenarios by file stem, then uploaded ones (or an error per broken file)."""
+    out: dict[str, Scenario] = {}
+    for stem, path in ad.library_scenarios().items():
+        try:
+            out[stem] = load_library_scenario(str(path), path.stat().st_mtime)
+        except ScenarioError as exc:
+            st.error(str(exc))
+    out.update(settings.uploads)
+    return out
+
+
+def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slot:
+    """Widgets of compared scenario ``i``: base scenario, what-if edits and rule sets."""
+    names = list(bases)
+    default = names.index(names[i % len(names)]) if names else 0
+    letter = "ABCD"[i]
+    name = st.selectbox(f"Scenario {letter}", names, index=default, key=f"base_{i}")
+    base = bases[name]
+    k = f"{i}_{name}"       # widgets reset when the base scenario changes
+    with st.expander("What-if", expanded=False):
+        demand = st.slider("Demand ×", 0.25, 3.0, 1.0, 0.05, key=f"demand_{k}",
+                           help="Scales every channel's orders per day.")
+        close = st.selectbox("Close a node", [NONE, *[n.name for n in base.nodes]],
+                             key=f"close_{k}")
+        carriers = [c.name for c in base.carriers]
+        carrier = st.selectbox("Delay a carrier", [NONE, *carriers], key=f"carrier_{k}")
+        delay = st.number_input("+ transit days", 0, 10, 0, 1, key=f"delay_{k}",
+                                disabled=carrier == NONE)
+        stock = st.slider("Stock ×", 0.0, 3.0, 1.0, 0.05, key=f"stock_{k}",
+                          help="Scales every node's opening days of supply.")
+    policies = {}
+    current = base.policies.model_dump()
+    with st.expander("Rule sets", expanded=False):
+        for point in POINTS:
+            options = ad.library_rulesets(point)
+            ref = current.get(point)
+            if ref is not None and ref not in options:
+                options.append(ref)
+            if point not in ("sourcing", "split", "carrier", "reorder"):
+                options = [NONE, *options]
+            choice = st.selectbox(point, options, index=options.index(ref or NONE),
+                                  key=f"rules_{k}_{point}")
+            chosen = None if choice == NONE else choice
+            if chosen != ref:
+                policies[point] = chosen
+    whatif = ad.WhatIf(demand=float(demand), close_node=None if close == NONE else close,
+                       delay_carrier=None if carrier == NONE else carrier,
+                       delay_days=int(delay) if carrier != NONE else 0, stock=float(stock),
+                       policies=policies)
+    what = whatif.describe(base)
+    label = f"{base.name} ({what})" if what else base.name
+    try:
+        scenario, notes = ad.apply_whatif(base, whatif, settings.horizon, settings.seed)
+    except ScenarioError as exc:
+        st.error(str(exc))
+        return Slot(name, base, whatif, None, label, [], str(exc))
+    window = f"KPIs on days {scenario.warmup_days:g}–{scenario.horizon_days:g}"
+    per_day = sum(c.orders_per_day for c in scenario.channels)
+    st.caption(f"{len(scenario.nodes)} nodes, {per_day:,.0f} orders/day; {window}. "
+               + " ".join(n.capitalize() + "." for n in notes))
+    return Slot(name, base, whatif, scenario, label, notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class Result:
+    """A finished comparison kept in the session."""
+
+    config: str
+    groups: list[ad.RunGroup]
+    engine: str
+    seconds: float
+
+
+def config_key(slots: Sequence[Slot], settings: Settings) -> str:
+    """Identity of the current inputs (to tell when shown results are stale)."""
+    keys = [ad.run_key(s.scenario, settings.engine) if s.scenario else "?" for s in slots]
+    return "|".join([*keys, f"reps={settings.reps}", *[s.label for s in slots]])
+
+
+def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
+    """Run every slot × replication with a progress bar; ``None`` (error shown) on failure."""
+    seeds = ad.replication_seeds(settings.seed, settings.reps)
+    labels = ad.unique_labels([s.label for s in slots])
+    total = len(slots) * len(seeds)
+    bar = st.progress(0.0, text="Starting…")
+    save_root = str(RUNS_ROOT) if settings.save else None
+    t0 = time.perf_counter()
+    groups = []
+    done = 0
+    try:
+        for slot, label in zip(slots, labels, strict=True):
+            runs = []
+            for j, seed in enumerate(seeds):
+                bar.progress(done / total, text=f"{label}: replication {j + 1}/{len(seeds)} "
+                             f"(seed {seed}) — run {done + 1} of {total}")
+                sc = slot.scenario
+                if sc.seed != seed:
+                    sc = sc.model_copy(update={"seed": seed})
+                runs.append(simulate(ad.run_key(sc, settings.engine), save_root, sc,
+                                     settings.engine))
+                done += 1
+            groups.append(ad.RunGroup(label, runs, slot.notes))
+    except _ERRORS as exc:
+        bar.empty()
+        st.error(str(exc))
+        return None
+    secs = time.perf_counter() - t0
+    bar.progress(1.0, text=f"Done: {total} run{'s' * (total > 1)} in {secs:.1f} s")
+    return Result(config_key(slots, settings), groups, settings.engine, secs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def show_kpis(result: Result) -> None:
+    """The KPI table with deltas (and CIs with replications)."""
+    groups = result.groups
+    table = ad.kpi_table(groups)
+    st.subheader("Key performance indicators")
+    base = groups[0].label
+    if table.with_ci:
+        n = len(groups[0].runs)
+        st.caption(f"Mean ± 95% CI half-width over {n} replications (seeds "
+                   f"{', '.join(str(r.seed) for r in groups[0].runs)}); Δ = paired difference vs "
+                   f"**{base}** with its 95% CI. Green/red: significantly better/worse.")
+    else:
+        st.caption(f"Δ = change vs **{base}** (the baseline); green = better, red = worse. All "
+                   f"scenarios ran on seed {groups[0].first.seed}: the same orders.")
+    st.table(ad.style_kpi_table(table))
+    rows = []
+    for g in groups:
+        for r in g.runs:
+            rows.append(f"**{g.label}**: run `{r.run_id}` (seed {r.seed}, {r.engine}, "
+                        f"{r.seconds:.1f} s)" + (f" saved to `{_short(Path(r.run_dir))}`"
+                                                 if r.run_dir else ""))
+    with st.expander("Runs"):
+        st.markdown("\n".join(f"- {x}" for x in rows))
+        dirs = [g.first.run_dir for g in groups]
+        if all(dirs):
+            st.code("domlab report " + " ".join(_short(Path(d)) for d in dirs)
+                    + " --out out/report", language="sh")
+
+
+#: Chart rows on the page: small charts in pairs, the wide lead-time chart alone.
+CHART_ROWS = (("Cost per order", "On-time delivery and fill rates"),
+              ("Lead time and delivery against promise",),
+              ("Node mix", "Carrier service mix"),
+              ("Inventory on hand", "Node utilisation"))
+
+
+def show_charts(views: Sequence[RunView], key: tuple[str, ...], note: str = "") -> None:
+    """Every report chart of ``views`` (``reports.charts.ALL_CHARTS``), two per row."""
+    st.subheader("Charts")
+    if note:
+        st.caption(note)
+    placed = {t for row in CHART_ROWS for t in row}
+    rows = [[t for t in row if t in ALL_CHARTS] for row in CHART_ROWS]
+    rows += [[t] for t in ALL_CHARTS if t not in placed]     # charts added to reports later
+    for row in filter(None, rows):
+        cols = st.columns(2 if len(row) == 1 and row[0] not in placed else len(row))
+        for col, title in zip(cols, row, strict=False):
+            with col:
+                st.markdown(f"**{title}**")
+                st.image(chart_png(title, key, tuple(views)), width="stretch")
+                st.caption(chart_caption(ALL_CHARTS[title]))
+
+
+def show_map(result: Result) -> None:
+    """Nodes (sized by shipments) and node → customer-metro flows, on a map without basemap."""
+    labels = [g.label for g in result.groups]
+    pick = st.radio("Scenario", labels, horizontal=True, key="map_scenario")
+    run = result.groups[labels.index(pick)].first
+    data = ad.map_layers_data(run)
+    layers = [
+        pdk.Layer("PathLayer", data["grid"], get_path="path", get_color=[200, 200, 200, 120],
+                  width_min_pixels=1, pickable=False),
+        pdk.Layer("ArcLayer", data["flows"], get_source_position="source",
+                  get_target_position="target", get_width="width",
+                  get_source_color=[0, 114, 178, 150], get_target_color=[230, 159, 0, 150],
+                  pickable=True, auto_highlight=True),
+        pdk.Layer("ScatterplotLayer", data["metros"], get_position=["lon", "lat"],
+                  get_radius=12_000, get_fill_color=[90, 90, 90, 160], pickable=True),
+        pdk.Layer("ScatterplotLayer", data["nodes"], get_position=["lon", "lat"],
+                  get_radius="radius", get_fill_color="color", stroked=True,
+                  get_line_color=[255, 255, 255], line_width_min_pixels=1, pickable=True),
+        pdk.Layer("TextLayer", data["nodes"], get_position=["lon", "lat"], get_text="name",
+                  get_size=11, get_color=[30, 30, 30], get_pixel_offset=[0, -14]),
+    ]
+    deck = pdk.Deck(layers=layers, map_provider=None,     # no basemap: nothing from the network
+                    initial_view_state=pdk.ViewState(latitude=38.5, longitude=-96.5, zoom=3.2),
+                    tooltip={"text": "{tooltip}"})
+    st.pydeck_chart(deck, height=520)
+    st.caption("Circles: nodes, area ∝ shipments (blue DC, orange store, green 3PL, grey "
+               "closed); grey dots: customer metros; arcs: node → metro, width ∝ shipments "
+               "(all shipments of the run). Grid lines every 10° longitude and 5° latitude.")
+    nodes = run.nodes.assign(share=lambda d: (100 * d["shipments"] / max(d["shipments"].sum(),
+                                                                            1)).round(1))
+    st.dataframe(nodes.rename(columns={"share": "share %"}), hide_index=True)
+
+
+def show_coverage(result: Result) -> None:
+    """How often each rule won per decision point, per scenario; rules that never fired."""
+    st.subheader("Rule coverage")
+    st.caption("Won: decisions the rule decided; Matched: decisions whose conditions it met "
+               "(won or not). From the run's decision trace.")
+    tabs = st.tabs([g.label for g in result.groups])
+    for tab, g in zip(tabs, result.groups, strict=True):
+        with tab:
+            run = g.first
+            st.table(ad.coverage_table(run), hide_index=True)
+            never = ad.never_fired(run)
+            if never:
+                st.warning("Never fired: " + "; ".join(f"{p}: {', '.join(r)}"
+                                                       for p, r in never.items()))
+            else:
+                st.caption("Every rule matched at least one decision.")
+
+
+def show_timeline(result: Result) -> None:
+    """One order's events, shipments and decisions in every compared scenario."""
+    st.subheader("Order timeline")
+    n = len(result.groups[0].first.orders)
+    order_id = st.number_input(f"Order id (0–{n - 1:,}; the same id is the same order in "
+                               "every scenario)", min_value=0, value=None, step=1,
+                               key="order_id", placeholder="e.g. 42")
+    if order_id is None:
+        st.caption("Enter an order id to see its events.")
+        return
+    tabs = st.tabs([g.label for g in result.groups])
+    for tab, g in zip(tabs, result.groups, strict=True):
+        with tab:
+            tl = ad.order_timeline(g.first, int(order_id))
+            if tl is None:
+                st.warning(f"No order {int(order_id)} in {g.label}.")
+                continue
+            st.table(tl["summary"], hide_index=True)
+            st.markdown("**Events**")
+            st.table(tl["events"], hide_index=True)
+            if len(tl["shipments"]):
+                st.markdown("**Shipments**")
+                st.table(tl["shipments"], hide_index=True)
+            st.markdown("**Rule decisions**")
+            st.table(tl["decisions"], hide_index=True)
+
+
+def show_past_runs() -> None:
+    """Runs saved under the runs root; chart up to four of them side by side."""
+    st.subheader("Past runs")
+    st.caption(f"From {_short(RUNS_ROOT)}/" + (" (run registry and run directories)"
+                                                if ad.HAVE_RUNSTORE else ""))
+    runs = ad.past_runs(RUNS_ROOT)
+    if runs.empty:
+        st.info("No saved runs yet: run a comparison with 'Save runs' ticked, or "
+                "`domlab run scenarios/omnichannel.yaml`.")
+        return
+    st.dataframe(runs.drop(columns=["has_view"]), hide_index=True)
+    chartable = runs[runs["has_view"]]
+    options = list(dict.fromkeys(chartable["run_id"]))
+    picked = st.multiselect("Compare saved runs (up to 4; the first is the baseline)", options,
+                            max_selections=MAX_SLOTS, key="past_pick")
+    if not picked:
+        return
+    from reports.build import load_view, report_for_runs
+
+    dirs = [Path(chartable.loc[chartable["run_id"] == rid, "run_dir"].iloc[0]) for rid in picked]
+    views = [load_view(d) for d in dirs]
+    names = ad.unique_labels([v.name for v in views])
+    views = [RunView.from_dict({**v.to_dict(), "name": n}) for v, n in zip(views, names,
+                                                                          strict=True)]
+    st.table(ad.style_kpi_table(ad.views_table(views)))
+    show_charts(views, ("past", *picked))
+    if st.button("Build HTML report", key="past_report"):
+        with tempfile.TemporaryDirectory(prefix="domlab-report-") as tmp:
+            html = report_for_runs(dirs, Path(tmp), " vs ".join(names))
+            st.download_button("Download report.html", html.read_bytes(), "report.html",
+                               "text/html", key="past_download")
+
+
+def main() -> None:
+    """The page."""
+    st.set_page_config(page_title="domlab decision dashboard", layout="wide")
+    st.title("domlab decision dashboard")
+    st.caption("Compare scenarios and what-ifs of a distributed order management network: "
+               "same orders, different rules and conditions.")
+    settings = sidebar()
+    bases = base_scenarios(settings)
+    if not bases:
+        st.error("No scenarios found in scenarios/.")
+        return
+    cols = st.columns(settings.slots)
+    slots = []
+    for i, col in enumerate(cols):
+        with col:
+            slots.append(slot_controls(i, bases, settings))
+    ready = all(s.scenario is not None for s in slots)
+    clicked = st.button("Run / compare", type="primary", key="run", disabled=not ready)
+    # The status area always exists, so the tabs below keep their place (and the selected
+    # tab) across reruns whether or not a progress bar is showing.
+    status = st.container()
+    tabs = st.tabs(["Compare", "Map & flows", "Rule coverage", "Order timeline", "Past runs"],
+                   key="view")
+    if clicked:
+        with status:
+            fresh = run_all(slots, settings)
+        if fresh is not None:
+            st.session_state["result"] = fresh
+    result: Result | None = st.session_state.get("result")
+    if result is None:
+        for tab in tabs[:4]:
+            with tab:
+                st.info("Choose scenarios above and click **Run / compare**.")
+    else:
+        with status:
+            if not clicked:
+                n = sum(len(g.runs) for g in result.groups)
+                st.caption(f"Showing the last comparison: {n} run{'s' * (n > 1)} "
+                           f"({result.engine} engine).")
+            if ready and result.config != config_key(slots, settings):
+                st.info("Inputs changed since these results ran: click **Run / compare** to "
+                        "update.")
+        with tabs[0]:
+            show_kpis(result)
+            views = [g.first.run_view(g.label) for g in result.groups]
+            key = tuple(f"{g.label}={g.first.run_id}:{g.first.seed}:{g.first.engine}"
+                        for g in result.groups)
+            note = ("Charts show the first replication of each scenario."
+                    if len(result.groups[0].runs) > 1 else "")
+            show_charts(views, key, note)
+        with tabs[1]:
+            show_map(result)
+        with tabs[2]:
+            show_coverage(result)
+        with tabs[3]:
+            show_timeline(result)
+    with tabs[4]:
+        show_past_runs()
+
+
+main()
