@@ -34,10 +34,10 @@ import yaml
 
 from reports.charts import RunView
 from reports.html import format_value, kpi_rows
-from rules.files import read_yaml
+from rules.files import format_loc, read_mapping
 from rules.schema import LIBRARY, POINTS, RuleError, load_ruleset, resolve_ruleset_path
 from sim.kpis import KPIS
-from sim.scenario import Scenario, ScenarioError, format_loc, load_scenario, scenario_from_dict
+from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 try:  # replications with confidence intervals: optional, the app degrades without them
     from sim import experiment as _experiment
@@ -166,9 +166,7 @@ def parse_upload(data: bytes, filename: str) -> Scenario:
         path = Path(tmp).resolve() / name
         path.write_bytes(data)
         try:
-            raw = read_yaml(path, ScenarioError)
-            if not isinstance(raw, dict):
-                raise ScenarioError(f"{path}: (top level): must be a mapping of scenario fields")
+            raw = read_mapping(path, ScenarioError, "scenario fields")
             raw = _anchor_upload_files(raw, (), name, _Budget(name))
             parent = raw.get("extends")
             if isinstance(parent, str):

@@ -1,4 +1,4 @@
-"""Safe reading of data files (YAML/JSON) with one-line errors naming the file."""
+"""Safe reading of data files (YAML/JSON) and one-line validation messages naming the field."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-__all__ = ["read_yaml"]
+__all__ = ["read_yaml", "read_mapping", "format_loc", "first_error"]
+
+#: Discriminated-union tags pydantic puts in error locations (distribution kinds): noise.
+_UNION_TAGS = frozenset({"const", "poisson", "geometric", "discrete", "exponential", "gamma",
+                         "lognormal", "uniform", "triangular"})
 
 
 def read_yaml(path: Path, error: type[Exception]) -> Any:
@@ -23,3 +28,32 @@ def read_yaml(path: Path, error: type[Exception]) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path}: malformed YAML: {where}{problem}") from None
+
+
+def read_mapping(path: Path, error: type[Exception], fields: str) -> dict[str, Any]:
+    """``read_yaml`` for files whose top level must be a mapping (of ``fields``)."""
+    raw = read_yaml(path, error)
+    if not isinstance(raw, dict):
+        raise error(f"{path}: (top level): must be a mapping of {fields}")
+    return raw
+
+
+def format_loc(loc: tuple | list) -> str:
+    """Render a pydantic error location as ``nodes[3].capacity.pickers``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS and out:
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def first_error(exc: ValidationError, unknown: str = "unknown field") -> tuple[tuple, str]:
+    """Location and readable message of the first validation error (extra fields are
+    ``unknown``; pydantic's "Value error, " prefix dropped)."""
+    err = exc.errors()[0]
+    msg = unknown if err["type"] == "extra_forbidden" else err["msg"]
+    return tuple(err["loc"]), msg.removeprefix("Value error, ")

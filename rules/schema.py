@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from rules.files import read_yaml
+from rules.files import first_error, format_loc, read_yaml
 
 __all__ = [
     "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "load_ruleset",
@@ -355,13 +355,6 @@ class RuleSet:
         return f"{self.name}-{self.digest}"
 
 
-def _pydantic_path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
 def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label: str,
                       partial: bool) -> BaseModel:
     """Validate a ``then`` block; for ``merge`` rule sets a block may set only some fields."""
@@ -376,10 +369,8 @@ def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label:
     try:
         return outcome_type.model_validate(then)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown outcome field" if err["type"] == "extra_forbidden" else err["msg"]
-        path = _pydantic_path(("then", *err["loc"]))
-        raise RuleError(f"{label}: {path}: {msg.removeprefix('Value error, ')}") from None
+        loc, msg = first_error(exc, unknown="unknown outcome field")
+        raise RuleError(f"{label}: {format_loc(('then', *loc))}: {msg}") from None
 
 
 def _check_merges(outcome_type: type[_Outcome], ordered: tuple[Rule, ...], source: str) -> None:
@@ -391,9 +382,9 @@ def _check_merges(outcome_type: type[_Outcome], ordered: tuple[Rule, ...], sourc
         try:
             outcome_type.model_validate(merged)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            loc, msg = first_error(exc)
             raise RuleError(f"{source}: rule '{rule.name}': merged with the rules below it, "
-                            f"then.{_pydantic_path(err['loc'])}: {err['msg']}") from None
+                            f"{format_loc(('then', *loc))}: {msg}") from None
 
 
 def ruleset_from_dict(raw: Any, source: str = "<rules>") -> RuleSet:
@@ -403,15 +394,13 @@ def ruleset_from_dict(raw: Any, source: str = "<rules>") -> RuleSet:
     try:
         spec = _RawRuleSet.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        loc, msg = first_error(exc)
         where = ""
         if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
             rules = raw.get("rules") or []
             name = rules[loc[1]].get("name") if isinstance(rules[loc[1]], dict) else None
             where = f"rule '{name}': " if name else ""
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise RuleError(f"{source}: {where}{_pydantic_path(loc)}: {msg}") from None
+        raise RuleError(f"{source}: {where}{format_loc(loc)}: {msg}") from None
     outcome_type = OUTCOMES[spec.point]
     rules = []
     for i, r in enumerate(spec.rules):

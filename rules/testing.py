@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rules.engine import BACKENDS, Decision, make_engine
-from rules.files import read_yaml
+from rules.files import first_error, format_loc, read_mapping
 from rules.schema import (
     FACT_FIELDS,
     OUTCOMES,
@@ -175,22 +175,15 @@ class CaseFile:
     cases: tuple[Case, ...]
 
 
-def _where(loc: tuple) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
 def load_cases(path: str | Path) -> CaseFile:
     """Read and check a ``*.cases.yaml`` file (one-line ``RuleError`` naming file and case)."""
     path = Path(path)
-    raw = read_yaml(path, RuleError)
-    if not isinstance(raw, dict):
-        raise RuleError(f"{path}: (top level): must be a mapping with ruleset and cases")
+    raw = read_mapping(path, RuleError, "ruleset and cases")
     try:
         spec = _RawCaseFile.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise RuleError(f"{path}: {_where(tuple(err['loc']))}: {msg}") from None
+        loc, msg = first_error(exc)
+        raise RuleError(f"{path}: {format_loc(loc)}: {msg}") from None
     ruleset = load_ruleset(resolve_ruleset_path(spec.ruleset, path.parent))
     point, names = ruleset.point, {r.name for r in ruleset.rules}
     facts_for(point, spec.defaults, f"{path}: defaults")

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rules.files import first_error, format_loc
 from sim.executors import Executor
 from sim.experiment import (
     ALPHA,
@@ -45,7 +46,7 @@ from sim.experiment import (
     run_specs,
 )
 from sim.kpis import KPIS
-from sim.scenario import Policies, Scenario, format_loc, scenario_hash
+from sim.scenario import Policies, Scenario, scenario_hash
 from sim.store import atomic_write_text, code_version
 
 __all__ = ["BaselineError", "Tolerance", "BaselineRun", "BaselineScenario", "Baseline",
@@ -142,10 +143,8 @@ def load_baseline(path: str | Path) -> Baseline:
     try:
         return Baseline.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise BaselineError(f"{path}: {format_loc(err['loc'])}: "
-                            f"{msg.removeprefix('Value error, ')}") from None
+        loc, msg = first_error(exc)
+        raise BaselineError(f"{path}: {format_loc(loc)}: {msg}") from None
 
 
 def _scenario_path(baseline_path: Path, entry: BaselineScenario) -> Path:

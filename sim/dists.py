@@ -100,57 +100,47 @@ class Discrete(_Dist):
         return float(np.dot(self.values, self.probs))
 
 
-class Exponential(_Dist):
-    """Memoryless times (M/M/c service, Poisson gaps)."""
-
-    kind: Literal["exponential"]
-    mean_value: float = Field(gt=0, alias="mean")
+class _MeanDist(_Dist):
+    """A continuous distribution parametrised by its mean (written ``mean:`` in YAML)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    def sample(self, rng, size):  # noqa: D102
-        return rng.exponential(self.mean_value, size)
+    mean_value: float = Field(gt=0, alias="mean")
 
     @property
     def mean(self):  # noqa: D102
         return self.mean_value
 
 
-class Gamma(_Dist):
+class Exponential(_MeanDist):
+    """Memoryless times (M/M/c service, Poisson gaps)."""
+
+    kind: Literal["exponential"]
+
+    def sample(self, rng, size):  # noqa: D102
+        return rng.exponential(self.mean_value, size)
+
+
+class Gamma(_MeanDist):
     """Gamma with a given mean and coefficient of variation."""
 
     kind: Literal["gamma"]
-    mean_value: float = Field(gt=0, alias="mean")
     cv: float = Field(gt=0)
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     def sample(self, rng, size):  # noqa: D102
         shape = 1.0 / self.cv**2
         return rng.gamma(shape, self.mean_value / shape, size)
 
-    @property
-    def mean(self):  # noqa: D102
-        return self.mean_value
 
-
-class LogNormal(_Dist):
+class LogNormal(_MeanDist):
     """Log-normal with a given mean and coefficient of variation (supplier lead times)."""
 
     kind: Literal["lognormal"]
-    mean_value: float = Field(gt=0, alias="mean")
     cv: float = Field(gt=0)
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     def sample(self, rng, size):  # noqa: D102
         sigma2 = math.log(1.0 + self.cv**2)
         mu = math.log(self.mean_value) - sigma2 / 2
         return rng.lognormal(mu, math.sqrt(sigma2), size)
-
-    @property
-    def mean(self):  # noqa: D102
-        return self.mean_value
 
 
 class Uniform(_Dist):

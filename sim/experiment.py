@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy import stats
 
-from rules.files import read_yaml
+from rules.files import first_error, format_loc, read_mapping, read_yaml
 from rules.schema import RuleError, resolve_ruleset_path, ruleset_from_dict
 from sim.executors import Executor
 from sim.kpis import KPIS, window_orders
@@ -44,7 +44,6 @@ from sim.runner import Outcome, prepare_engine, run_scenario
 from sim.scenario import (
     Scenario,
     ScenarioError,
-    format_loc,
     load_scenario,
     scenario_from_dict,
     scenario_hash,
@@ -480,19 +479,15 @@ class SweepSpec(_Strict):
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; errors name the file and the field."""
     path = Path(path)
-    raw = read_yaml(path, ExperimentError)
-    if not isinstance(raw, dict):
-        raise ExperimentError(f"{path}: (top level): must be a mapping (scenario, parameters…)")
+    raw = read_mapping(path, ExperimentError, "sweep fields (scenario, parameters…)")
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        msg = msg.removeprefix("Value error, ")
-        if not err["loc"]:                          # model-level checks name their field
+        loc, msg = first_error(exc)
+        if not loc:                                 # model-level checks name their field
             raise ExperimentError(f"{path}: {msg}") from None
-        loc = format_loc(err["loc"][:2] if err["loc"][:1] == ("parameters",) else err["loc"])
-        raise ExperimentError(f"{path}: {loc}: {msg}") from None
+        where = format_loc(loc[:2] if loc[:1] == ("parameters",) else loc)
+        raise ExperimentError(f"{path}: {where}: {msg}") from None
 
 
 def _draw(values: list[Any] | Range, rng: np.random.Generator) -> Any:

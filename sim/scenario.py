@@ -19,13 +19,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.files import read_yaml
+from rules.files import first_error, format_loc, read_mapping
 from sim.dists import Dist
 
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "Node", "RateRow", "CarrierService", "Carrier", "Supplier", "Policies", "Costs",
-    "Scenario", "load_scenario", "scenario_from_dict", "scenario_hash", "format_loc",
+    "Scenario", "load_scenario", "scenario_from_dict", "scenario_hash",
     "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
@@ -326,20 +326,6 @@ class Scenario(_Frozen):
 # Loading
 
 
-def format_loc(loc: tuple | list) -> str:
-    """Render a pydantic error location as ``nodes[3].capacity.pickers``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in {"const", "poisson", "geometric", "discrete", "exponential", "gamma",
-                      "lognormal", "uniform", "triangular"} and out:
-            continue  # discriminated-union tag adds noise, not information
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
 def _read_csv(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV with ``#`` comment lines; numbers become int/float, blanks None."""
     with path.open(newline="", encoding="utf-8") as fh:
@@ -407,9 +393,7 @@ def _named(items: list) -> bool:
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         raise ScenarioError(f"{path}: extends: cycle through {' -> '.join(map(str, seen))}")
-    raw = read_yaml(path, ScenarioError)
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: (top level): must be a mapping of scenario fields")
+    raw = read_mapping(path, ScenarioError, "scenario fields")
     raw = _anchor_files(raw, path.parent)
     policies = raw.get("policies")
     if isinstance(policies, dict):   # rule-set files, like tables, are relative to their YAML
@@ -443,8 +427,8 @@ def _load_tables(node: Any, loc: tuple, sources: dict[tuple, Path], origin: Path
     return node
 
 
-def _error_line(origin: Path, err: dict, sources: dict[tuple, Path]) -> str:
-    loc = tuple(err["loc"])
+def _error_line(origin: Path, exc: ValidationError, sources: dict[tuple, Path]) -> str:
+    loc, msg = first_error(exc)
     where = origin
     for prefix, csv_path in sources.items():
         if loc[: len(prefix)] == prefix:
@@ -452,9 +436,6 @@ def _error_line(origin: Path, err: dict, sources: dict[tuple, Path]) -> str:
             if len(loc) > len(prefix) and isinstance(loc[len(prefix)], int):
                 where = f"{csv_path} (data row {loc[len(prefix)] + 1})"
             break
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
     return f"{where}: {format_loc(loc)}: {msg}"
 
 
@@ -464,12 +445,10 @@ def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>",
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        # Model-level validators report paths inside the message; keep them readable.
-        if not first["loc"] and ": " in first["msg"]:
-            raise ScenarioError(f"{origin}: {first['msg'].removeprefix('Value error, ')}") \
-                from None
-        raise ScenarioError(_error_line(Path(origin), first, sources or {})) from None
+        loc, msg = first_error(exc)
+        if not loc and ": " in msg:     # model-level checks put the field path in the message
+            raise ScenarioError(f"{origin}: {msg}") from None
+        raise ScenarioError(_error_line(Path(origin), exc, sources or {})) from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
