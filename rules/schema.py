@@ -348,11 +348,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     digest: str
     source: str
-
-    @property
-    def key(self) -> str:
-        """Name plus content hash: unique per rule-set version."""
-        return f"{self.name}-{self.digest}"
+    key: str         # name plus content hash: unique per rule-set version
 
 
 def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label: str,
@@ -421,7 +417,7 @@ def ruleset_from_dict(raw: Any, source: str = "<rules>") -> RuleSet:
         _check_merges(outcome_type, ordered, source)
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return RuleSet(spec.ruleset, spec.point, spec.hit_policy, spec.description, ordered,
-                   digest[:10], source)
+                   digest[:10], source, f"{spec.ruleset}-{digest[:10]}")
 
 
 def load_ruleset(path: str | Path) -> RuleSet:

@@ -14,6 +14,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ class _OrderView:
 
     def __init__(self, world: World, i: int, skus: list[int]):
         self.w, self.i, self.skus = world, i, skus
-        self.region = int(world.demand.region[i])
+        self.region = world._o.region[i]
         self._costs: dict[tuple[int, float], tuple] = {}
 
     def _estimate(self, n: int, weight_lb: float):
@@ -188,6 +189,13 @@ class World:
         self.rule = {p: [""] * n for p in ("sourcing", "split")}
         self.deadline = [(math.floor(t / HOURS) + d.service_table[s][2] + 1) * HOURS
                          for t, s in zip(d.t.tolist(), d.service.tolist(), strict=True)]
+        # Per-order columns as Python lists (fast scalar reads) and facts pre-rounded once.
+        self._o = SimpleNamespace(t=d.t.tolist(), channel=d.channel.tolist(),
+                                  service=d.service.tolist(), region=d.region.tolist(),
+                                  tier=d.tier.tolist(),
+                                  value=[round(v, 2) for v in self.value],
+                                  weight=[round(w, 3) for w in self.weight])
+        self._dates: list[dt.date] = []
         self._skus = d.sku.tolist()
         self._qtys = d.qty.tolist()
         self._starts = d.line_start.tolist()
@@ -239,18 +247,17 @@ class World:
             self._unfillable(i, sourcing)
 
     def _facts(self, i: int, retry: bool) -> dict[str, Any]:
-        d, sc = self.demand, self.sc
-        ch = sc.channels[d.channel[i]]
-        _, svc_name, promise = d.service_table[d.service[i]]
-        region = sc.regions[d.region[i]]
-        t = float(d.t[i])
+        d, sc, o = self.demand, self.sc, self._o
+        ch = sc.channels[o.channel[i]]
+        _, svc_name, promise = d.service_table[o.service[i]]
+        region = sc.regions[o.region[i]]
+        t = o.t[i]
         return {"channel": ch.kind, "channel_name": ch.name, "service_level": svc_name,
-                "promise_days": promise, "order_value": round(self.value[i], 2),
-                "units": self.units[i], "lines": self._starts[i + 1] - self._starts[i],
-                "weight_lb": round(self.weight[i], 3), "region": region.metro,
-                "state": region.state, "hour": int(t % HOURS),
+                "promise_days": promise, "order_value": o.value[i], "units": self.units[i],
+                "lines": self._starts[i + 1] - self._starts[i], "weight_lb": o.weight[i],
+                "region": region.metro, "state": region.state, "hour": int(t % HOURS),
                 "weekday": (self.weekday0 + int(t // HOURS)) % 7, "is_retry": retry,
-                "customer_tier": d.tier_names[d.tier[i]]}
+                "customer_tier": d.tier_names[o.tier[i]]}
 
     def _decide(self, i: int, retry: bool) -> tuple[bool, SourcingOutcome]:
         """Source, split and allocate order ``i``, trying the sourcing rule's strategies in
@@ -325,7 +332,7 @@ class World:
             short = sum(1 for s, q in zip(self._skus[a:b], self._qtys[a:b], strict=True)
                         if not any(row[s] >= q for row in self.atp))
             facts = dict(self._facts(i, True), lines_short=short,
-                         age_hours=round(self.env.now - float(self.demand.t[i]), 3))
+                         age_hours=round(self.env.now - self._o.t[i], 3))
             o = self._decide_point("backorder", facts, i).outcome
             if o.action == "cancel":
                 self._cancel(i)
@@ -354,8 +361,11 @@ class World:
     def _later(self, hours: float, action) -> None:
         self.env.timeout(hours).callbacks.append(lambda _ev: action())
 
-    def _today(self):
-        return self.sc.start_date + dt.timedelta(days=int(self.env.now // HOURS))
+    def _today(self) -> dt.date:
+        day = int(self.env.now // HOURS)
+        while day >= len(self._dates):
+            self._dates.append(self.sc.start_date + dt.timedelta(days=len(self._dates)))
+        return self._dates[day]
 
     def _hold(self, strat) -> list[int]:
         """Units each node holds back under ``strat`` (store protection + safety stock)."""
@@ -387,7 +397,7 @@ class World:
             ship.cogs += unit_cost[s] * q
             self.log.add(now, Ev.RESERVED, i, node, s, q)
             stock.reserve(node, s, q)
-        region = int(self.demand.region[i])
+        region = self._o.region[i]
         ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
         spec = sc.nodes[node]
         cfacts = dict(facts, zone=ship.zone, distance_mi=round(ship.distance, 1), node=spec.name,
@@ -402,7 +412,7 @@ class World:
         ship.handling = spec.handling.per_order + spec.handling.per_unit * units
         if "priority" in self.engine.rulesets:
             pfacts = {k: v for k, v in cfacts.items() if k in _PRIORITY_FACTS}
-            pfacts["age_hours"] = round(now - float(self.demand.t[i]), 3)
+            pfacts["age_hours"] = round(now - self._o.t[i], 3)
             pout = self._decide_point("priority", pfacts, i).outcome
             ship.priority = (pout if not isinstance(pout, tuple) else pout[0]).priority
         station.submit(ship)
