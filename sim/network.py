@@ -5,6 +5,7 @@ Everything here is computed before the clock starts so the order pipeline only d
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -68,20 +69,20 @@ class ShiftCalendar:
         self.spans = [tuple(m) for m in merged]
         self.offset = start_weekday * 24.0
         self.always = len(self.spans) == 1 and self.spans[0][1] - self.spans[0][0] >= 168
+        # The week's spans repeated over three weeks, so any week-hour finds its neighbours.
+        laid = sorted((a + k, b + k) for k in (-168.0, 0.0, 168.0) for a, b in self.spans)
+        self._starts = [a for a, _ in laid]
+        self._ends = [b for _, b in laid]
 
     def wait(self, t: float) -> float:
         """Hours from ``t`` until pickers are on shift (0 when they are)."""
-        if self.always:
-            return 0.0
+        if self.always or not self.spans:
+            return 0.0 if self.always else math.inf
         w = (t + self.offset) % 168.0
-        best = math.inf
-        for a, b in self.spans:
-            for shift in (0.0, 168.0):
-                if a + shift <= w < b + shift:
-                    return 0.0
-                if a + shift > w:
-                    best = min(best, a + shift - w)
-        return best
+        k = bisect.bisect_right(self._starts, w) - 1
+        if w < self._ends[k]:
+            return 0.0
+        return self._starts[k + 1] - w
 
     def open_hours(self, t0: float, t1: float) -> float:
         """Shift hours within [t0, t1): the capacity base for utilisation."""

@@ -204,3 +204,24 @@ def test_service_picker_memo_equals_direct_choice():
         assert abs(memo[2] - direct[2]) < 1e-9
 
     check()
+
+
+def test_shift_calendar_wait_matches_a_brute_force_scan():
+    from sim.network import ShiftCalendar
+    from sim.scenario import Shift
+
+    cal = ShiftCalendar([Shift(start_hour=6, end_hour=22, days=[0, 1, 2, 3, 4, 5]),
+                         Shift(start_hour=8, end_hour=16, days=[6]),
+                         Shift(start_hour=22, end_hour=24, days=[4])], start_weekday=2)
+
+    def on_shift(t):
+        day = int(((t + 48) % 168) // 24)
+        h = (t + 48) % 24
+        return (day <= 5 and 6 <= h < 22) or (day == 6 and 8 <= h < 16) or \
+            (day == 4 and h >= 22)
+
+    for t in np.arange(0, 24 * 21, 0.25):
+        w = cal.wait(t)
+        assert (w == 0) == on_shift(t)
+        if w > 0:   # the first on-shift moment, to the quarter hour
+            assert on_shift(t + w) and not on_shift(t + w - 0.25)
