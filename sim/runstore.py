@@ -15,9 +15,8 @@ DuckDB: ``SELECT * FROM read_parquet('runs/_registry/*.parquet', union_by_name =
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sim.atomic import write_atomic
 from sim.kpis import KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
 
@@ -65,17 +65,9 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
 
 def write_table(df: pd.DataFrame, path: Path) -> Path:
     """Write ``df`` as Parquet atomically (temporary file in the same directory, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(_arrow(df), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buf = io.BytesIO()
+    pq.write_table(_arrow(df), buf)
+    return write_atomic(path, buf.getvalue())
 
 
 def write_rows(root: Path, runs: pd.DataFrame, code_version: str) -> list[Path]:
