@@ -84,8 +84,7 @@ def _run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
 def cmd_run(args) -> int:
     """Simulate one scenario and write its run directory."""
     scenario = _load(args.scenario, args.seed, args.days)
-    prepare_engine(scenario, args.engine).close()          # rules checked before any output
-    outcome, path = _run_and_store(scenario, args)
+    outcome, path = _run_and_store(scenario, args)      # rules fail before anything is written
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     print(f"\n{len(outcome.run.orders['t_created']):,} orders simulated in "
           f"{outcome.seconds:.1f} s ({outcome.orders_per_second:,.0f} orders/s, "
@@ -100,7 +99,7 @@ def cmd_compare(args) -> int:
     b = _load(args.b, args.seed if args.seed is not None else a.seed, args.days)
     if b.seed != a.seed:
         b = b.model_copy(update={"seed": a.seed})
-    for sc in (a, b):
+    for sc in (a, b):                        # both rule sets checked before the first run
         prepare_engine(sc, args.engine).close()
     outcomes, paths = zip(*(_run_and_store(sc, args) for sc in (a, b)), strict=True)
     print(f"seed {a.seed}: both scenarios see the same demand (common random numbers)\n")
