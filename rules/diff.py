@@ -116,25 +116,7 @@ def _shipments_by_order(run: RunResult) -> dict[int, list[int]]:
     return by
 
 
-def _outcome_text(rs: RuleSet, matched: str) -> str:
-    """The outcome a trace row implies, rebuilt from the rule set and its matched rules."""
-    by_name = {r.name: r for r in rs.rules}
-    names = [n for n in matched.split(",") if n in by_name]
-    if not names:
-        return "?"
-    if rs.hit_policy == "first":
-        out = dict(by_name[names[0]].then_raw)
-    elif rs.hit_policy == "collect":
-        return json.dumps([by_name[n].then_raw for n in names], sort_keys=True, default=str)
-    else:
-        out = {}
-        for n in reversed(names):
-            out.update(by_name[n].then_raw)
-    return json.dumps(out, sort_keys=True, default=str)
-
-
-def decision_signatures(run: RunResult, point: str, rs: RuleSet
-                        ) -> dict[str, tuple[str, str]]:
+def decision_signatures(run: RunResult, point: str) -> dict[str, tuple[str, str]]:
     """Per order (or node×SKU for reorder): (winning rule text, effect text) of ``point``."""
     o, sh = run.orders, run.shipments
     status = _status_names()
@@ -161,10 +143,11 @@ def decision_signatures(run: RunResult, point: str, rs: RuleSet
         return out
     # Other points: from the decision trace (order id, or subject for reorder).
     rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for _t, order, p, _key, winner, matched, subject in run.trace:
+    for _t, order, p, rs_key, winner, matched, subject in run.trace:
         if p == point:
             key = f"{subject}" if order < 0 else f"order {order}"
-            rows[key].append((winner, _outcome_text(rs, matched)))
+            outcome = run.outcomes[(rs_key, matched)]      # recorded by the run itself
+            rows[key].append((winner, json.dumps(outcome, sort_keys=True)))
     return {k: (",".join(w for w, _ in v), "; ".join(e for _, e in v)) for k, v in rows.items()}
 
 
@@ -215,14 +198,14 @@ def diff_rules(old: str | Path, new: str | Path, scenario: Scenario, reps: int =
     kpi_vals: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in KPIS}
     for r, seed in enumerate(seeds):
         sigs = []
-        for side, (path, rs) in enumerate(zip(paths, (rs_old, rs_new), strict=True)):
+        for side, path in enumerate(paths):
             policies = scenario.policies.model_copy(update={point: str(path)})
             sc = scenario.model_copy(update={"policies": policies, "seed": seed})
             if progress:
                 progress(f"replication {r + 1}/{len(seeds)}: {'NEW' if side else 'OLD'} "
                          f"(seed {seed})")
             outcome = run_scenario(sc, engine)
-            sigs.append(decision_signatures(outcome.run, point, rs))
+            sigs.append(decision_signatures(outcome.run, point))
             for k in KPIS:
                 kpi_vals[k][side].append(float(outcome.kpis["kpis"][k]))
             del outcome

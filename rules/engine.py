@@ -14,7 +14,14 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from rules.schema import OUTCOMES, RuleError, RuleSet, load_ruleset, resolve_ruleset_path
+from rules.schema import (
+    RuleError,
+    RuleSet,
+    hit_outcome,
+    load_ruleset,
+    outcome_data,
+    resolve_ruleset_path,
+)
 
 __all__ = ["Decision", "Backend", "Engine", "make_engine", "load_policies", "BACKENDS"]
 
@@ -71,35 +78,17 @@ class Engine:
     def _decision(self, rs: RuleSet, idx: list[int]) -> Decision:
         """The (immutable) decision for matched rules ``idx``: it depends on nothing else, so
         ``decide`` builds it once per distinct match."""
-        point, policy = rs.point, rs.hit_policy
         rules = [rs.rules[i] for i in idx]
-        names = tuple(r.name for r in rules)
-        if policy == "first":
-            return Decision(point, rs.key, names[0], rules[0].then, names)
-        if policy == "collect":
-            return Decision(point, rs.key, names[0], tuple(r.then for r in rules), names)
-        # merge: the default supplies the base and more specific rules patch it. Outcomes are
-        # applied from the last-evaluated match up to the first, so keys of higher-priority
-        # rules override those of lower-priority ones; the first match is the winner.
-        merged: dict[str, Any] = {}
-        for r in reversed(rules):
-            merged.update(r.then_raw)
-        return Decision(point, rs.key, names[0], OUTCOMES[point].model_validate(merged), names)
+        names = tuple(r.name for r in rules)     # the first match is the winner
+        return Decision(rs.point, rs.key, names[0],
+                        hit_outcome(rs.point, rs.hit_policy, rules), names)
 
     def outcome_record(self, ruleset_key: str, matched: tuple[str, ...]) -> Any:
         """The outcome a decision with these matched rules produced, as plain data (for
-        traces): the winner's ``then`` (first), the list of them (collect) or the merge."""
+        traces)."""
         rs = next(r for r in self.rulesets.values() if r.key == ruleset_key)
         by_name = {r.name: r for r in rs.rules}
-        rules = [by_name[n] for n in matched]
-        if rs.hit_policy == "first":
-            return rules[0].then.model_dump(mode="json")
-        if rs.hit_policy == "collect":
-            return [r.then.model_dump(mode="json") for r in rules]
-        merged: dict[str, Any] = {}
-        for r in reversed(rules):
-            merged.update(r.then_raw)
-        return OUTCOMES[rs.point].model_validate(merged).model_dump(mode="json")
+        return outcome_data(hit_outcome(rs.point, rs.hit_policy, [by_name[n] for n in matched]))
 
     def close(self) -> None:
         """Free the backend's sessions; call when the run ends."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +45,7 @@ __all__ = [
     "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "load_ruleset",
     "ruleset_from_dict", "parse_condition", "resolve_ruleset_path", "LIBRARY",
     "SourcingStrategy", "SourcingOutcome", "SplitOutcome", "CarrierOutcome", "ReorderOutcome",
-    "PriorityOutcome", "BackorderOutcome",
+    "PriorityOutcome", "BackorderOutcome", "hit_outcome", "outcome_data",
 ]
 
 LIBRARY = Path(__file__).parent / "library"
@@ -369,14 +370,33 @@ def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label:
         raise RuleError(f"{label}: {format_loc(('then', *loc))}: {msg}") from None
 
 
-def _check_merges(outcome_type: type[_Outcome], ordered: tuple[Rule, ...], source: str) -> None:
+def hit_outcome(point: str, hit_policy: str, rules: Sequence[Rule]) -> Any:
+    """The outcome of matched ``rules`` (evaluation order) under a hit policy: the first rule's
+    ``then``, the tuple of them (collect), or the merge. A merge applies outcomes from the
+    last-evaluated match up to the first, so a higher-priority rule's keys override: the
+    default supplies the base and more specific rules patch it."""
+    if hit_policy == "first":
+        return rules[0].then
+    if hit_policy == "collect":
+        return tuple(r.then for r in rules)
+    merged: dict[str, Any] = {}
+    for r in reversed(rules):
+        merged.update(r.then_raw)
+    return OUTCOMES[point].model_validate(merged)
+
+
+def outcome_data(outcome: Any) -> Any:
+    """An outcome (or a collect tuple of them) as plain JSON-ready data."""
+    if isinstance(outcome, tuple):
+        return [o.model_dump(mode="json") for o in outcome]
+    return outcome.model_dump(mode="json")
+
+
+def _check_merges(point: str, ordered: tuple[Rule, ...], source: str) -> None:
     """Each rule merged over every lower-priority rule must form a complete, valid outcome."""
     for k, rule in enumerate(ordered):
-        merged: dict[str, Any] = {}
-        for r in reversed(ordered[k:]):
-            merged.update(r.then_raw)
         try:
-            outcome_type.model_validate(merged)
+            hit_outcome(point, "merge", ordered[k:])
         except ValidationError as exc:
             loc, msg = first_error(exc)
             raise RuleError(f"{source}: rule '{rule.name}': merged with the rules below it, "
@@ -414,7 +434,7 @@ def ruleset_from_dict(raw: Any, source: str = "<rules>") -> RuleSet:
         raise RuleError(f"{source}: rule '{dup}': duplicate rule name")
     ordered = tuple(sorted(rules, key=lambda r: (-r.priority, r.order)))
     if spec.hit_policy == "merge":
-        _check_merges(outcome_type, ordered, source)
+        _check_merges(spec.point, ordered, source)
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return RuleSet(spec.ruleset, spec.point, spec.hit_policy, spec.description, ordered,
                    digest[:10], source, f"{spec.ruleset}-{digest[:10]}")

@@ -356,12 +356,10 @@ def test_diff_sees_a_changed_split_rule(tmp_path):
 
 def test_decision_signatures_for_carrier_and_reorder(run_dir):
     _, out = run_dir
-    car = decision_signatures(out.run, "carrier", load_ruleset(LIBRARY / "carrier" /
-                                                               "cheapest_on_time.yaml"))
+    car = decision_signatures(out.run, "carrier")
     rule, effect = car["order 0"]
     assert rule == "cheapest-meeting-promise" and ":Post/" in effect
-    reo = decision_signatures(out.run, "reorder", load_ruleset(LIBRARY / "reorder" /
-                                                               "ss_by_class.yaml"))
+    reo = decision_signatures(out.run, "reorder")
     assert reo["DC-EAST/A"][0] == "a-items" and '"policy": "sS"' in reo["DC-EAST/A"][1]
 
 
