@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rules.files import first_error, format_loc
+from sim.atomic import write_atomic
 from sim.executors import Executor
 from sim.experiment import (
     ALPHA,
@@ -47,7 +48,7 @@ from sim.experiment import (
 )
 from sim.kpis import KPIS
 from sim.scenario import Policies, Scenario, scenario_hash
-from sim.store import atomic_write_text, code_version
+from sim.store import code_version
 
 __all__ = ["BaselineError", "Tolerance", "BaselineRun", "BaselineScenario", "Baseline",
            "default_tolerances", "load_baseline", "build_baseline", "update_baseline",
@@ -194,7 +195,7 @@ def update_baseline(baseline_path: Path, executor: Executor, *,
     keep.update({k: v for k, v in given.items() if v is not None})
     paths = list(scenarios or [_scenario_path(baseline_path, s) for s in old.scenarios])
     new = build_baseline(baseline_path, paths, executor, **keep)
-    atomic_write_text(baseline_path, new.model_dump_json(indent=2) + "\n")
+    write_atomic(baseline_path, new.model_dump_json(indent=2) + "\n")
     return new
 
 
@@ -403,8 +404,8 @@ def write_reports(result: CheckResult, markdown: Path | None, junit: Path | None
     """Write the Markdown summary and JUnit XML (each atomically) where asked."""
     out = []
     if markdown:
-        out.append(atomic_write_text(Path(markdown), render_markdown(result)))
+        out.append(write_atomic(Path(markdown), render_markdown(result)))
     if junit:
-        out.append(atomic_write_text(Path(junit), render_junit(result)))
+        out.append(write_atomic(Path(junit), render_junit(result)))
     return out
 

@@ -128,8 +128,8 @@ def cmd_schema(args) -> int:
     """Print (or write) the scenario JSON Schema for editor autocompletion."""
     text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
     if args.out:
-        from sim.store import atomic_write_text
-        atomic_write_text(Path(args.out), text)
+        from sim.atomic import write_atomic
+        write_atomic(Path(args.out), text)
         print(f"schema written to {args.out}")
     else:
         sys.stdout.write(text)

@@ -36,6 +36,7 @@ from scipy import stats
 
 from rules.files import first_error, format_loc, read_mapping, read_yaml
 from rules.schema import RuleError, resolve_ruleset_path, ruleset_from_dict
+from sim.atomic import write_atomic
 from sim.executors import Executor
 from sim.kpis import KPIS, window_orders
 from sim.model import RunResult, Status
@@ -48,7 +49,6 @@ from sim.scenario import (
     scenario_from_dict,
     scenario_hash,
 )
-from sim.store import atomic_write_text
 
 __all__ = [
     "ALPHA", "ExperimentError", "RunSpec", "load", "experiment_seeds", "replication_specs",
@@ -573,7 +573,7 @@ def _apply_rule_params(raw: dict[str, Any], point: str, params: list[tuple[str, 
     rs = ruleset_from_dict(rs_raw, f"{origin}: rules.{point}")
     target = rules_dir / f"{point}-{rs.name}-{rs.digest}.yaml"
     if not target.exists():
-        atomic_write_text(target, yaml.safe_dump(rs_raw, sort_keys=False))
+        write_atomic(target, yaml.safe_dump(rs_raw, sort_keys=False))
     raw["policies"][point] = str(target.resolve())
 
 

@@ -21,17 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim.atomic import write_atomic
 from sim.model import RunResult, Status
 from sim.runner import Outcome
 
-__all__ = ["write_run", "load_kpis", "atomic_write_text", "atomic_dir", "code_version",
+__all__ = ["write_run", "load_kpis", "atomic_dir", "code_version",
            "orders_table", "shipments_table", "trace_table"]
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and rename."""
-    return write_atomic(path, text)
 
 
 class atomic_dir:  # noqa: N801 - used like a function in a with-statement
