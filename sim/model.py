@@ -187,14 +187,14 @@ class World:
         self.delivered_at = [math.nan] * n
         self.backordered_at = [math.nan] * n
         self.rule = {p: [""] * n for p in ("sourcing", "split")}
-        self.deadline = [(math.floor(t / HOURS) + d.service_table[s][2] + 1) * HOURS
-                         for t, s in zip(d.t.tolist(), d.service.tolist(), strict=True)]
         # Per-order columns as Python lists (fast scalar reads) and facts pre-rounded once.
-        self._o = SimpleNamespace(t=d.t.tolist(), channel=d.channel.tolist(),
-                                  service=d.service.tolist(), region=d.region.tolist(),
-                                  tier=d.tier.tolist(),
-                                  value=[round(v, 2) for v in self.value],
-                                  weight=[round(w, 3) for w in self.weight])
+        o = self._o = SimpleNamespace(t=d.t.tolist(), channel=d.channel.tolist(),
+                                      service=d.service.tolist(), region=d.region.tolist(),
+                                      tier=d.tier.tolist(),
+                                      value=[round(v, 2) for v in self.value],
+                                      weight=[round(w, 3) for w in self.weight])
+        self.deadline = [(math.floor(t / HOURS) + d.service_table[s][2] + 1) * HOURS
+                         for t, s in zip(o.t, o.service, strict=True)]
         self._dates: list[dt.date] = []
         self._skus = d.sku.tolist()
         self._qtys = d.qty.tolist()
