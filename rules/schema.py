@@ -84,7 +84,7 @@ FACT_FIELDS: dict[str, dict[str, str]] = {
     "backorder": {**_ORDER_FACTS, "lines_short": "num", "age_hours": "num"},
     "reorder": {"node": "str", "node_kind": "str", "sku": "str", "sku_class": "str",
                 "daily_demand": "num", "lead_time_days": "num", "unit_cost": "num",
-                "price": "num"},
+                "price": "num", "replenished_from": "str"},
 }
 POINTS = tuple(FACT_FIELDS)
 
@@ -164,27 +164,48 @@ class CarrierOutcome(_Outcome):
 
 
 class ReorderOutcome(_Outcome):
-    """Replenishment policy for one node×SKU; levels are in days of forecast demand.
+    """Replenishment policy for one node×SKU. Levels are in units (``s_units``…) or in days of
+    forecast demand (``s_days``…; units = nearest integer to days × daily forecast, halves
+    rounded up, with a 1e-9 tolerance so 3 × 18.333… gives 55). A ``*_units`` level overrides
+    the same ``*_days`` level.
 
-    ``sS``: continuous review, order up to S when the position falls to s. ``RQ``: order a
-    fixed Q when the position falls to R (= ``s_days``). ``base_stock``: replace every unit
-    sold (order up to S on every decrement). ``periodic``: every ``review_days``, order up to S
-    if the position is at or below s. ``none``: never replenish."""
+    Continuous review, decided on every demand event (filled or backordered) against the
+    inventory position = on hand − reserved + on order − backorders: ``sS`` orders up to S when
+    the position is at or below s; ``RQ`` orders the smallest multiple of Q that lifts the
+    position above the reorder point r (= s); ``base_stock`` orders up to S on every unit
+    (s = S − 1). Periodic review, every ``review_days``: ``periodic`` is (R,s,S), order up to S
+    when the position is at or below s; ``RS`` orders up to S whenever the position is below it;
+    ``forecast`` is (R,S) with S re-set at each review from a forecast updated daily from the
+    demand the node observes: S = d̂·(L+R) + z·σ̂·√(L+R) (d̂ and σ̂ per day by
+    ``moving_average`` over ``window_days`` or ``exp_smoothing`` with ``alpha``; L is the lane's
+    mean lead time). ``none``: never replenish."""
 
-    policy: Literal["sS", "RQ", "base_stock", "periodic", "none"]
+    policy: Literal["sS", "RQ", "base_stock", "periodic", "RS", "forecast", "none"]
     s_days: float = Field(0.0, ge=0)
     S_days: float = Field(0.0, ge=0)
     Q_days: float = Field(0.0, ge=0)
-    review_days: float = Field(7.0, gt=0)
+    s_units: int | None = Field(None, ge=-1_000_000, description="reorder point in units")
+    S_units: int | None = Field(None, ge=0, description="order-up-to level in units")
+    Q_units: int | None = Field(None, ge=1, description="order quantity in units")
+    review_days: float = Field(7.0, ge=1 / 24, le=366)
+    forecast: Literal["moving_average", "exp_smoothing"] = "exp_smoothing"
+    window_days: int = Field(28, ge=2, le=366)
+    alpha: float = Field(0.2, gt=0, le=1)
+    z: float = Field(1.65, ge=0, le=6, description="safety factor on forecast error")
 
     @model_validator(mode="after")
     def _levels(self):
-        if self.policy in ("sS", "periodic") and self.S_days <= self.s_days:
-            raise ValueError("S_days must exceed s_days")
-        if self.policy == "base_stock" and self.S_days <= 0:
-            raise ValueError("base_stock needs S_days > 0")
-        if self.policy == "RQ" and self.Q_days <= 0:
-            raise ValueError("RQ needs Q_days > 0")
+        has_S = self.S_units is not None or self.S_days > 0
+        if self.policy in ("sS", "periodic"):
+            if self.S_units is not None and self.s_units is not None:
+                if self.S_units <= self.s_units:
+                    raise ValueError("S_units must exceed s_units")
+            elif self.S_units is None and self.s_units is None and self.S_days <= self.s_days:
+                raise ValueError("S_days must exceed s_days")
+        if self.policy in ("base_stock", "RS") and not has_S:
+            raise ValueError(f"{self.policy} needs S_days > 0 or S_units")
+        if self.policy == "RQ" and self.Q_units is None and self.Q_days <= 0:
+            raise ValueError("RQ needs Q_days > 0 or Q_units")
         return self
 
 

@@ -65,7 +65,7 @@ NEUTRAL_FACTS: dict[str, Any] = {
     "lines_short": 1,
     # reorder (a B item at a DC)
     "sku": "", "sku_class": "B", "daily_demand": 1.0, "lead_time_days": 7.0, "unit_cost": 10.0,
-    "price": 25.0,
+    "price": 25.0, "replenished_from": "",
 }
 _TYPE_NEUTRAL = {"str": "", "num": 0, "bool": False}
 _TYPE_TEXT = {"str": "text", "num": "a number", "bool": "true/false"}

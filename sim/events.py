@@ -23,8 +23,9 @@ class Ev(IntEnum):
     PACKED = 7           # units left the node's stock
     SHIPPED = 8          # carrier pickup
     DELIVERED = 9
-    PO_PLACED = 10
+    PO_PLACED = 10       # a replenishment order (value = source node index, -1 = supplier)
     RECEIVED = 11
+    TRANSFER_OUT = 12    # units left a node for another node (value = destination index)
 
 
 class EventLog:

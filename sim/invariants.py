@@ -21,13 +21,24 @@ def check_invariants(run: RunResult) -> list[str]:
     """Every violated invariant of ``run``, as readable sentences."""
     bad: list[str] = []
     inv, o, sh = run.inventory, run.orders, run.shipments
-    balance = inv["opening"] + inv["received"] - inv["shipped"] - inv["on_hand"]
+    balance = (inv["opening"] + inv["received"] - inv["shipped"] - inv["transferred"]
+               - inv["on_hand"])
     if np.any(balance != 0):
         n, k = np.argwhere(balance != 0)[0]
         bad.append(f"units not conserved at node {n}, sku {k}: opening + received - shipped - "
-                   f"on_hand = {balance[n, k]}")
+                   f"transferred - on_hand = {balance[n, k]}")
+    fed = inv["po_source"] >= 0                  # transfer orders from another node
+    fed_nodes = np.unique(inv["po_node"][fed])
+    arrived = int(inv["received"][fed_nodes].sum())
+    if int(inv["transferred"].sum()) != arrived + int(inv["in_transit"]):
+        bad.append("transfers not conserved: sent != arrived + in transit")
+    if int(inv["po_qty"][fed].sum()) != arrived + int(inv["in_transit"]) + int(inv["owed"].sum()):
+        bad.append("transfer orders not conserved: ordered != arrived + in transit + owed")
     if np.any(inv["on_hand"] < 0) or np.any(inv["snapshots"] < 0):
         bad.append("negative on-hand stock")
+    for level in ("on_order", "backorders", "owed"):
+        if np.any(inv[level] < 0):
+            bad.append(f"negative {level}")
     if np.any(inv["reserved"] != 0):
         bad.append(f"{int(inv['reserved'].sum())} units still reserved after the run")
     if np.any(inv["on_hand"] - inv["reserved"] < 0):

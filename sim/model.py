@@ -170,15 +170,9 @@ class World:
     def _init_orders(self) -> None:
         d, sc = self.demand, self.sc
         n = d.n
-        price = np.array([s.price for s in sc.skus])
-        weight = np.array([s.weight_lb for s in sc.skus])
-        starts = d.line_start[:-1]
-        nonempty = n > 0 and len(d.sku) > 0
-        self.value = (np.add.reduceat(price[d.sku] * d.qty, starts) if nonempty
-                      else np.zeros(n)).tolist()
-        self.weight = (np.add.reduceat(weight[d.sku] * d.qty, starts) if nonempty
-                       else np.zeros(n)).tolist()
-        self.units = (np.add.reduceat(d.qty, starts) if nonempty else np.zeros(n)).tolist()
+        self.value = self._order_sums([s.price for s in sc.skus]).tolist()
+        self.weight = self._order_sums([s.weight_lb for s in sc.skus]).tolist()
+        self.units = self._order_sums([1] * len(sc.skus)).astype(np.int64).tolist()
         self.status = [int(Status.NEW)] * n
         self.first_fill = [False] * n
         self.lines_fillable = [0] * n
@@ -201,25 +195,30 @@ class World:
         self._starts = d.line_start.tolist()
 
     def _init_inventory(self) -> None:
-        self.stock = Stock(self.env, self.net, self.log, self.horizon, self._release_backorders)
+        self.stock = Stock(self.env, self.net, self.log, self.horizon,
+                           self.sc.warmup_days * HOURS, self._release_backorders)
         self.atp = self.stock.atp
         self._reorder_policies()
+        # Where a waiting demand counts: per region, nodes nearest first (see _charge_nodes).
+        self._nearest = np.argsort(self.net.distance, axis=0, kind="stable").T.tolist()
+        self._closed = [n.closed for n in self.sc.nodes]
+        self._charges: dict[int, list[tuple[int, int, int]]] = {}
+        self._rank0: list[int] = []
 
     def _reorder_policies(self) -> None:
         """Decide the replenishment policy of every stocked node×SKU once, from forecast
         demand and lead time."""
         sc, net = self.sc, self.net
-        lead = {s.name: s.lead_time_days.mean for s in sc.suppliers}
         for n, node in enumerate(sc.nodes):
-            if node.stock.unlimited:
+            if node.stock.unlimited or node.closed:      # a closed node is not replenished
                 continue
             for k in np.flatnonzero(net.carried[n]).tolist():
                 sku = sc.skus[k]
                 daily = float(net.daily_demand[n, k])
                 facts = {"node": node.name, "node_kind": node.kind, "sku": sku.id,
                          "sku_class": net.sku_class[k], "daily_demand": round(daily, 4),
-                         "lead_time_days": lead[node.supplier], "unit_cost": sku.cost,
-                         "price": sku.price}
+                         "lead_time_days": self.stock.lead_mean[n], "unit_cost": sku.cost,
+                         "price": sku.price, "replenished_from": node.replenished_from or ""}
                 o = self._decide_point("reorder", facts, -1, f"{node.name}/{sku.id}").outcome
                 self.stock.set_policy(n, k, o, daily)
 
@@ -272,25 +271,35 @@ class World:
         today = self._today()
         bypass = today in outcomes[0].capacity_bypass_dates
         self.rule["sourcing"][i] = src.winner
+        fillable = 0
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
             ranked = self.ranker.rank(strat, view.region, facts["units"], self.weight[i], view,
                                       bypass or today in strat.capacity_bypass_dates)
-            cov = coverage(ranked, skus, qtys, self.atp, self._hold(strat), groups)
-            if k == 0 and not retry:
-                self.lines_fillable[i] = cov.lines_fillable
+            if k == 0:
+                self._rank0 = ranked
+            hold = self._hold(strat)
+            cov = coverage(ranked, skus, qtys, self.atp, hold, groups)
+            fillable = max(fillable, cov.lines_fillable)
             facts["single_node_fill"] = cov.single is not None
             facts["nodes_needed"] = len(cov.greedy) if cov.greedy is not None else 0
             split = self._decide_point("split", facts, i)
             so = split.outcome if not isinstance(split.outcome, tuple) else split.outcome[0]
+            if groups is not None and not so.keep_groups:
+                cov = coverage(ranked, skus, qtys, self.atp, hold, None)
             plan = choose_plan(cov, so, len(skus), view.parcel_cost,
                                self.sc.costs.split_penalty)
             if plan is not None:
                 self.rule["split"][i] = split.winner
+                if not retry:
+                    self.lines_fillable[i] = len(skus)
                 self._allocate(i, plan, skus, qtys, facts, retry)
                 return True, outcomes[0]
+        if not retry:
+            self.lines_fillable[i] = fillable
         return False, outcomes[0]
 
     def _allocate(self, i: int, plan, skus, qtys, facts, retry: bool) -> None:
+        self._uncharge(i)
         self.status[i] = int(Status.IN_PROCESS)
         self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=len(plan))
         self.n_shipments[i] = self.open_shipments[i] = len(plan)
@@ -300,6 +309,8 @@ class World:
     def _unfillable(self, i: int, sourcing: SourcingOutcome) -> None:
         """No strategy could fill the order: cancel, retry later, or backorder it."""
         if sourcing.unfillable == "cancel":
+            for n, s, _q in self._charge_nodes(i):
+                self.stock.mark_shortage(n, s)
             self._cancel(i)
         elif sourcing.unfillable == "retry":
             self._wait(i)
@@ -323,6 +334,36 @@ class World:
             self.status[i] = int(Status.BACKORDERED)
             self.backordered_at[i] = self.env.now
             self.log.add(self.env.now, Ev.BACKORDERED, i)
+            charges = self._charges[i] = self._charge_nodes(i)
+            for n, s, q in charges:
+                self.stock.charge_backorder(n, s, q)
+
+    def _charge_nodes(self, i: int) -> list[tuple[int, int, int]]:
+        """(node, sku, qty) each line of waiting order ``i`` counts against: the node the
+        sourcing rule ranked first (primary strategy) among those that carry the SKU and
+        replenish it; failing that, the nearest such open node; else the first ranked node
+        carrying it. A SKU no open node carries counts nowhere."""
+        a, b = self._starts[i], self._starts[i + 1]
+        carried, policy = self.net.carried, self.stock.policy
+        closed = self._closed
+        ranked = self._rank0
+        nearest = self._nearest[self._o.region[i]]
+        out = []
+        for s, q in zip(self._skus[a:b], self._qtys[a:b], strict=True):
+            node = next((n for n in ranked if carried[n, s] and policy[n][s]), -1)
+            if node < 0:
+                node = next((n for n in nearest if carried[n, s] and policy[n][s]
+                             and not closed[n]), -1)
+            if node < 0:
+                node = next((n for n in ranked if carried[n, s]), -1)
+            if node >= 0:
+                out.append((node, s, q))
+        return out
+
+    def _uncharge(self, i: int) -> None:
+        """Order ``i`` stops waiting: its lines leave the positions they counted against."""
+        for n, s, q in self._charges.pop(i, ()):
+            self.stock.release_backorder(n, s, q)
 
     def _backorder(self, i: int) -> None:
         """Hold the order for stock (FIFO on receipt), unless the backorder rules cancel it;
@@ -355,6 +396,7 @@ class World:
             self._cancel(i)
 
     def _cancel(self, i: int) -> None:
+        self._uncharge(i)
         self.status[i] = int(Status.CANCELLED)
         self.log.add(self.env.now, Ev.CANCELLED, i)
 
@@ -477,6 +519,7 @@ class World:
         self.stock.start()
         env.process(self._arrivals())
         env.run(until=self.horizon)
+        self.stock.close_window()
         if self._queued():
             self._drained = env.event()
             cap = env.timeout(self.sc.drain_days * HOURS)
@@ -489,6 +532,13 @@ class World:
                     f"{busy.in_queue}); pick capacity is too low for the demand")
         return self._result()
 
+    def _order_sums(self, per_unit: list[float]) -> np.ndarray:
+        """Σ per_unit[sku] × qty over each order's lines."""
+        d = self.demand
+        if d.n == 0 or len(d.sku) == 0:
+            return np.zeros(d.n)
+        return np.add.reduceat(np.asarray(per_unit)[d.sku] * d.qty, d.line_start[:-1])
+
     def _result(self) -> RunResult:
         d, sc = self.demand, self.sc
         sh = self.shipments
@@ -500,6 +550,7 @@ class World:
                                      dtype=np.int64),
             "lines": np.diff(d.line_start), "units": np.asarray(self.units, dtype=np.int64),
             "value": np.asarray(self.value), "weight_lb": np.asarray(self.weight),
+            "cogs": self._order_sums([s.cost for s in sc.skus]),
             "status": np.asarray(self.status, dtype=np.int64),
             "first_fill": np.asarray(self.first_fill), "lines_fillable":
                 np.asarray(self.lines_fillable, dtype=np.int64),

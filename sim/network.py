@@ -73,6 +73,23 @@ class ShiftCalendar:
         laid = sorted((a + k, b + k) for k in (-168.0, 0.0, 168.0) for a, b in self.spans)
         self._starts = [a for a, _ in laid]
         self._ends = [b for _, b in laid]
+        # The week's spans normalised into [0, 168) (a span wrapping over Sunday midnight is
+        # split in two), with the open hours before each span: the tables behind the
+        # vectorised ``open_hours_before``.
+        norm = []
+        for a, b in self.spans:
+            if a < 0:
+                norm += [(a + 168.0, 168.0), (0.0, b)]
+            else:
+                norm.append((a, b))
+        norm.sort()
+        self._wk_starts = np.array([a for a, _ in norm], dtype=float)
+        self._wk_ends = np.array([b for _, b in norm], dtype=float)
+        lengths = self._wk_ends - self._wk_starts
+        self._wk_before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if norm else lengths
+        self._week_open = float(lengths.sum())
+        self._open_at_offset = (float(self._week_hours_before(np.array(self.offset)))
+                                if norm else 0.0)
 
     def wait(self, t: float) -> float:
         """Hours from ``t`` until pickers are on shift (0 when they are)."""
@@ -95,6 +112,34 @@ class ShiftCalendar:
                 hi = min(t1, k * week + b - self.offset)
                 total += max(0.0, hi - lo)
         return total
+
+    def _week_hours_before(self, u: np.ndarray) -> np.ndarray:
+        """Open hours in [0, u) with ``u`` in week-hours from the Monday 00:00 of the run's
+        first week (not shifted by ``offset``); negative before it."""
+        week = 168.0
+        k = np.floor(u / week)
+        w = u - k * week                      # in [0, 168]; 168 only by rounding, harmless
+        j = np.searchsorted(self._wk_starts, w, side="right") - 1
+        jj = np.maximum(j, 0)
+        inside = np.clip(w - self._wk_starts[jj], 0.0, self._wk_ends[jj] - self._wk_starts[jj])
+        partial = np.where(j >= 0, self._wk_before[jj] + inside, 0.0)
+        return k * self._week_open + partial
+
+    def open_hours_before(self, t: np.ndarray) -> np.ndarray:
+        """Shift hours in [0, t) for each time in ``t`` (hours since the run start; t may be any
+        float ≥ 0, or negative → negative cumulative consistent with differences), so shift hours
+        in [a, b) are ``open_hours_before(b) - open_hours_before(a)``."""
+        t = np.asarray(t, dtype=float)
+        if self.always:
+            return t.copy()
+        if not self.spans:
+            return np.zeros_like(t)
+        return self._week_hours_before(t + self.offset) - self._open_at_offset
+
+    def open_hours_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Shift hours in [a, b) element-wise: the vectorised ``open_hours``. Clipped at 0, so
+        rounding never gives a negative value and ``b < a`` gives 0 as ``open_hours`` does."""
+        return np.maximum(self.open_hours_before(b) - self.open_hours_before(a), 0.0)
 
 
 def next_pickup(t: float, cutoff_hour: float, pickup_hour: float, pickup_days: list[int],
@@ -174,6 +219,20 @@ def _forecast(scenario: Scenario, distance: np.ndarray, carried: np.ndarray) -> 
     return share * daily[None, :]
 
 
+def _feed_order(scenario: Scenario) -> list[tuple[int, int]]:
+    """(node, source node) for every node replenished from another, most downstream first,
+    so echelon sums can be accumulated in one pass."""
+    index = {n.name: i for i, n in enumerate(scenario.nodes)}
+
+    def depth(i: int) -> int:
+        src = scenario.nodes[i].replenished_from
+        return 0 if src is None else 1 + depth(index[src])
+
+    fed = [i for i, n in enumerate(scenario.nodes) if n.replenished_from is not None]
+    fed.sort(key=depth, reverse=True)
+    return [(i, index[scenario.nodes[i].replenished_from]) for i in fed]
+
+
 def build_network(scenario: Scenario) -> Network:
     """Derive every static table the run needs from ``scenario``."""
     nlat = np.array([n.lat for n in scenario.nodes])[:, None]
@@ -183,7 +242,12 @@ def build_network(scenario: Scenario) -> Network:
     distance = haversine_mi(nlat, nlon, rlat, rlon)
     zone = zone_for_miles(distance)
     carried = _carried(scenario)
+    feeds = _feed_order(scenario)
+    for n, src in feeds:                 # a source stocks whatever its downstream nodes carry
+        carried[src] |= carried[n]
     daily = _forecast(scenario, distance, carried)
+    for n, src in feeds:                 # and plans for their replenishment (echelon demand)
+        daily[src] += np.where(carried[n], daily[n], 0.0)
     opening = np.zeros(carried.shape, dtype=np.int64)
     index = {s.id: i for i, s in enumerate(scenario.skus)}
     for n, node in enumerate(scenario.nodes):

@@ -194,6 +194,8 @@ class Node(_Frozen):
                                              "may assign (rules opt in to respecting it)")
     closed: bool = False
     forecast_share: float | None = Field(None, ge=0, le=1)
+    replenished_from: str | None = Field(None, description="another node whose stock feeds "
+                                         "this one (multi-echelon); None = the supplier")
 
 
 class RateRow(_Frozen):
@@ -255,10 +257,29 @@ class Carrier(_Frozen):
 
 
 class Supplier(_Frozen):
-    """Replenishment source with a random lead time in days."""
+    """A replenishment lane: lead time, order costs and lot-sizing terms.
+
+    An external supplier sells at ``price_factor`` × the SKU's cost. A node with
+    ``replenished_from`` gets its stock from another node along this lane instead: the units
+    already belong to the retailer, so only ``unit_cost`` (freight, handling) and ``order_cost``
+    are charged."""
 
     name: str
     lead_time_days: Dist
+    order_cost: float = Field(0.0, ge=0, description="fixed cost per replenishment order "
+                              "(one node×SKU order line)")
+    price_factor: float = Field(1.0, ge=0, description="purchase price per unit = factor × "
+                                "SKU cost (not charged on transfers between nodes)")
+    unit_cost: float = Field(0.0, ge=0, description="freight/handling per unit ordered")
+    moq: int = Field(1, ge=1, description="minimum order quantity (units)")
+    order_multiple: int = Field(1, ge=1, description="order quantities are rounded up to this")
+    capacity_per_day: float | None = Field(None, gt=0, description="units a day the lane can "
+                                           "ship; orders queue first come, first served")
+
+    def lot(self, qty: int) -> int:
+        """The quantity actually ordered for a need of ``qty`` units (MOQ, then multiple)."""
+        qty = max(qty, self.moq)
+        return -(-qty // self.order_multiple) * self.order_multiple
 
 
 class Policies(_Frozen):
@@ -276,6 +297,14 @@ class Costs(_Frozen):
     """Cost parameters outside rate cards and handling."""
 
     split_penalty: float = Field(1.5, ge=0, description="per shipment beyond the first")
+    holding_rate_per_year: float = Field(0.25, ge=0, le=10, description="holding cost per "
+                                         "year as a share of the unit cost, charged on the "
+                                         "exact time-average on hand")
+    backorder_per_unit_day: float = Field(1.0, ge=0, description="cost per customer unit "
+                                          "backordered per day")
+    lost_sale_per_unit: float | None = Field(None, ge=0, description="cost per unit of a "
+                                             "cancelled (lost) order line; None = the SKU's "
+                                             "margin, price − cost")
 
 
 class Scenario(_Frozen):
@@ -317,9 +346,32 @@ class Scenario(_Frozen):
             unknown = set(n.stock.units) - sku_ids
             if unknown:
                 raise ValueError(f"nodes[{i}].stock.units: unknown SKU '{sorted(unknown)[0]}'")
+        _check_echelons(self.nodes)
         if all(n.closed for n in self.nodes):
             raise ValueError("nodes: every node is closed")
         return self
+
+
+def _check_echelons(nodes: list[Node]) -> None:
+    """``replenished_from`` names another stocked node and the feeds form no cycle."""
+    index = {n.name: i for i, n in enumerate(nodes)}
+    for i, n in enumerate(nodes):
+        src = n.replenished_from
+        if src is None:
+            continue
+        where = f"nodes[{i}].replenished_from"
+        if src not in index:
+            raise ValueError(f"{where}: unknown node '{src}'")
+        if src == n.name:
+            raise ValueError(f"{where}: a node cannot replenish itself")
+        if n.stock.unlimited:
+            raise ValueError(f"{where}: an unlimited node needs no replenishment")
+        seen, cur = {n.name}, src
+        while cur is not None:
+            if cur in seen:
+                raise ValueError(f"{where}: replenishment cycle through '{cur}'")
+            seen.add(cur)
+            cur = nodes[index[cur]].replenished_from
 
 
 # ---------------------------------------------------------------------------------------------

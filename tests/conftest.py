@@ -75,6 +75,39 @@ def make_scenario(replace: dict[str, Any] | None = None, **overrides: Any) -> Sc
     return scenario_from_dict(raw)
 
 
+def single_item_scenario(tmp_path: Path, reorder: dict[str, Any], lam: float, lead: float,
+                         days: float, warmup: float, opening: int, seed: int,
+                         unfillable: str = "backorder", **overrides: Any) -> Scenario:
+    """One open node, one SKU, single-unit Poisson demand at ``lam`` a day, a constant lead
+    time, instant picking: the textbook inventory system. ``reorder`` is the reorder outcome;
+    unmet demand is backordered or, with ``unfillable="cancel"``, lost."""
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "one.yaml").write_text(
+        "ruleset: one-node\npoint: sourcing\nrules:\n"
+        f"  - {{name: one-node, then: {{node_types: [dc], unfillable: {unfillable}}}}}\n")
+    levels = ", ".join(f"{k}: {v}" for k, v in reorder.items())
+    (rules / "reorder.yaml").write_text(
+        f"ruleset: theory\npoint: reorder\nrules:\n  - {{name: p, then: {{{levels}}}}}\n")
+    return make_scenario(
+        horizon_days=days, warmup_days=warmup, seed=seed,
+        skus=[{"id": "A", "weight_lb": 1.0, "price": 30.0, "cost": 10.0, "popularity": 1}],
+        regions=[{"metro": "Here", "state": "IL", "lat": 41.88, "lon": -87.63, "population": 1}],
+        replace={"channels": [{"name": "web", "kind": "web", "orders_per_day": lam,
+                               "lines_per_order": {"kind": "const", "value": 1},
+                               "units_per_line": {"kind": "const", "value": 1},
+                               "service_levels": [{"name": "standard", "promise_days": 4,
+                                                   "share": 1.0}]}],
+                 "suppliers": [{"name": "vendor", **overrides.pop("supplier", {}),
+                                "lead_time_days": {"kind": "const", "value": lead}}]},
+        nodes=[{"name": "DC-EAST", "lat": 41.9, "lon": -87.6,
+                "capacity": {"pickers": 50, "minutes_per_order": 0.001},
+                "stock": {"units": {"A": opening}}},
+               {"name": "DC-WEST", "closed": True}, {"name": "STORE-LA", "closed": True}],
+        policies={"sourcing": str(rules / "one.yaml"), "reorder": str(rules / "reorder.yaml")},
+        **overrides)
+
+
 def run_checked(scenario: Scenario, engine: str = "compiled") -> Outcome:
     """Run and assert every conservation invariant (used for every run the tests make)."""
     out = run_scenario(scenario, engine)

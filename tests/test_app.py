@@ -84,8 +84,8 @@ def test_default_compare_runs_and_shows_kpi_table(app, runs_dir):
              for p in runs_dir.glob("*/kpis.json")}
     assert {BASE, COST_FIRST} <= set(saved)
     for name in (BASE, COST_FIRST):
-        assert kpis.loc["Cost per order", name] == format_value(saved[name]["cost_per_order"],
-                                                                "$")
+        assert kpis.loc["Fulfilment cost per order", name] == format_value(
+            saved[name]["cost_per_order"], "$")
         assert kpis.loc["On-time delivery", name] == format_value(saved[name]["on_time_pct"],
                                                                   "%")
     # every report chart is on the page, and the run finished
@@ -195,8 +195,8 @@ def test_replications_show_confidence_intervals(app):
     app.number_input(key="reps").set_value(2)
     at = run_compare(app.run())
     kpis = kpi_frame(at)
-    assert "±" in kpis.loc["Cost per order", BASE]
-    delta = kpis.loc["Cost per order", f"Δ {COST_FIRST}"]
+    assert "±" in kpis.loc["Fulfilment cost per order", BASE]
+    delta = kpis.loc["Fulfilment cost per order", f"Δ {COST_FIRST}"]
     assert re.fullmatch(r"[+-]?\$[\d.,]+ \[-?\$[\d.,]+, -?\$[\d.,]+\]", delta), delta
     assert kpis.loc["Orders", f"Δ {COST_FIRST}"] == "0"             # same orders: no difference
     assert any("Done: 4 runs" in p.proto.text for p in at.get("progress"))

@@ -93,7 +93,8 @@ def test_compare_in_browser(streamlit_url):
             header = table.locator("thead").inner_text()
             assert "omnichannel" in header and "omnichannel_cost_first" in header
             body = table.locator("tbody").inner_text()
-            for kpi in ("Orders", "Cost per order", "On-time delivery", "Node utilisation"):
+            for kpi in ("Orders", "Total cost per order", "Fulfilment cost per order",
+                        "On-time delivery", "Node utilisation"):
                 assert kpi in body
             # every report chart is an <img>; wait until all have loaded
             images = page.locator("[data-testid='stImage'] img")

@@ -156,8 +156,8 @@ def test_cli_check_exit_codes_markdown_and_junit(suite):
     text = md.read_text()
     assert text.startswith("## domlab check: ❌")
     assert "\n- carrier rules changed: cheapest-on-time-" in text
-    assert "- ❌ regression: **tiny** Cost per order +" in text
-    row = next(ln for ln in text.splitlines() if ln.startswith("| Cost per order |"))
+    assert "- ❌ regression: **tiny** Fulfilment cost per order +" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| Fulfilment cost per order |"))
     assert row.endswith("| ❌ regression |")
     root = ET.parse(junit).getroot()
     failures = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}

@@ -72,7 +72,8 @@ def test_compare_prints_deltas_on_common_demand(tmp_path):
     r = domlab("compare", a, a, "--out", tmp_path / "runs", "--engine", "compiled")
     assert r.returncode == 0, r.stderr
     assert "common random numbers" in r.stdout
-    row = next(line for line in r.stdout.splitlines() if line.startswith("Cost per order"))
+    row = next(line for line in r.stdout.splitlines()
+               if line.startswith("Fulfilment cost per order"))
     assert row.split()[-2:] == ["+0.00", "+0.0%"]
 
 

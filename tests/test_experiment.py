@@ -373,13 +373,13 @@ def test_cli_run_and_compare_with_reps(tmp_path):
 
     r = domlab("compare", a, a, "--reps", "3", *common)
     assert r.returncode == 0, r.stderr
-    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Cost per order"))
-    assert row.split()[6:12] == ["+0.00", "+0.0%", "[+0.00,", "+0.00]", "1.000", "no"]
+    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Fulfilment cost per order"))
+    assert row.split()[7:13] == ["+0.00", "+0.0%", "[+0.00,", "+0.00]", "1.000", "no"]
     assert row.endswith("(100% narrower)")
 
     r = domlab("compare", a, b, "--reps", "3", *common)
     assert r.returncode == 0, r.stderr
-    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Cost per order"))
+    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Fulfilment cost per order"))
     assert "yes, worse" in row
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Orders"))
     assert row.split()[4:8] == ["+0", "+0.0%", "[+0,", "+0]"]          # same demand
@@ -388,7 +388,8 @@ def test_cli_run_and_compare_with_reps(tmp_path):
     listed = pd.read_csv(__import__("io").StringIO(r.stdout))
     assert r.returncode == 0 and len(listed) == 6        # a×3 (shared by both compares) + b×3
     r = domlab("runs", "show", listed["run_id"][0], "--root", out)
-    assert r.returncode == 0 and "scenario_hash:" in r.stdout and "Cost per order" in r.stdout
+    assert r.returncode == 0 and "scenario_hash:" in r.stdout
+    assert "Fulfilment cost per order" in r.stdout
 
 
 def test_cli_sweep_batches_and_bad_input(tmp_path, capsys):

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.events import Ev
+from sim.model import Status
 from sim.scenario import load_scenario
 
 
@@ -18,20 +19,33 @@ from sim.scenario import load_scenario
        pickers=st.integers(1, 3),
        routing=st.sampled_from(["routing/nearest_first", "routing/cost_first"]),
        split=st.sampled_from(["split/ship_complete", "split/ship_complete_then_split"]),
+       reorder=st.sampled_from(["reorder/ss_by_class", "reorder/rq_dc_base_stock_store",
+                                "reorder/periodic_weekly", "reorder/forecast_driven"]),
+       store_fed_by_dc=st.booleans(),
+       moq=st.integers(1, 40),
        engine=st.sampled_from(["compiled", "durable"]))
 def test_invariants_hold_for_random_small_networks(seed, orders_per_day, stock_days, pickers,
-                                                   routing, split, engine):
+                                                   routing, split, reorder, store_fed_by_dc,
+                                                   moq, engine):
     sc = make_scenario(
         seed=seed, horizon_days=5,
         channels=[{"name": "web", "orders_per_day": orders_per_day}],
+        suppliers=[{"name": "vendor", "moq": moq, "order_cost": 10.0}],
         nodes=[{"name": n, "stock": {"days_of_supply": stock_days},
-                "capacity": {"pickers": pickers}} for n in ("DC-EAST", "DC-WEST", "STORE-LA")],
-        policies={"sourcing": routing, "split": split})
+                "capacity": {"pickers": pickers}} for n in ("DC-EAST", "DC-WEST", "STORE-LA")]
+        + ([{"name": "STORE-LA", "replenished_from": "DC-WEST"}] if store_fed_by_dc else []),
+        policies={"sourcing": routing, "split": split, "reorder": reorder})
     out = run_checked(sc, engine)      # asserts conservation, terminal states, costs ≥ 0
-    o = out.run.orders
+    o, inv = out.run.orders, out.run.inventory
     # Stock-outs produce backorders, never negative stock or lost orders.
     if stock_days == 0:
         assert out.kpis["kpis"]["order_fill_rate_pct"] < 100.0 or len(o["status"]) == 0
+    # Every cost component is ≥ 0 and every lot respects the MOQ.
+    assert all(v >= 0 for v in out.kpis["breakdowns"]["total_cost"].values())
+    assert np.all(inv["po_qty"] >= moq)
+    # Backorders still counted against nodes are exactly the lines of waiting orders.
+    waiting = o["status"] == Status.BACKORDERED
+    assert inv["backorders"].sum() <= int(o["units"][waiting].sum())
 
 
 def test_default_scenario_run_is_conserved_and_logged():

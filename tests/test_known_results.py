@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from conftest import make_scenario, run_checked
+from conftest import make_scenario, run_checked, single_item_scenario
 from scipy import stats
 
 from sim.kpis import window_orders
@@ -91,31 +91,9 @@ def test_lost_sales_base_stock_matches_erlang_b(tmp_path):
     """Base-stock S, Poisson demand, fixed lead time L, unmet demand lost (cancelled): units on
     order form an M/D/S/S loss system, so the stock-out share of orders is Erlang B(S, λL)."""
     lam, lead, base = 50.0, 2.0, 100
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "lost.yaml").write_text(
-        "ruleset: lost-sales\npoint: sourcing\nrules:\n"
-        "  - {name: one-node, then: {node_types: [dc], unfillable: cancel}}\n")
-    (rules / "base.yaml").write_text(
-        f"ruleset: base\npoint: reorder\nrules:\n"
-        f"  - {{name: base, then: {{policy: base_stock, S_days: {base / lam}}}}}\n")
     days = 80
-    sc = make_scenario(
-        horizon_days=days, warmup_days=5, seed=3,
-        skus=[{"id": "A", "weight_lb": 1.0, "price": 10.0, "cost": 5.0, "popularity": 1}],
-        regions=[{"metro": "Here", "state": "IL", "lat": 41.88, "lon": -87.63, "population": 1}],
-        replace={"channels": [{"name": "web", "kind": "web", "orders_per_day": lam,
-                               "lines_per_order": {"kind": "const", "value": 1},
-                               "units_per_line": {"kind": "const", "value": 1},
-                               "service_levels": [{"name": "standard", "promise_days": 4,
-                                                   "share": 1.0}]}],
-                 "suppliers": [{"name": "vendor",
-                                "lead_time_days": {"kind": "const", "value": lead}}]},
-        nodes=[{"name": "DC-EAST", "lat": 41.9, "lon": -87.6,
-                "capacity": {"pickers": 20, "minutes_per_order": 1},
-                "stock": {"days_of_supply": base / lam}},
-               {"name": "DC-WEST", "closed": True}, {"name": "STORE-LA", "closed": True}],
-        policies={"sourcing": str(rules / "lost.yaml"), "reorder": str(rules / "base.yaml")})
+    sc = single_item_scenario(tmp_path, {"policy": "base_stock", "S_units": base}, lam, lead,
+                              days, warmup=5, opening=base, seed=3, unfillable="cancel")
     run = run_checked(sc).run
     assert run.inventory["opening"][0, 0] == base
     o = run.orders
