@@ -1,8 +1,9 @@
 """domlab decision dashboard: compare 2–4 DOM scenarios and what-ifs in the browser.
 
 Run with ``make app`` or ``streamlit run app.py``. The page is a thin layer: scenarios load and
-validate through ``sim.scenario``, runs go through ``sim.runner`` (via ``reports.app_data``),
-KPIs come from ``sim.kpis``, charts from ``reports.charts``. Nothing here models anything.
+validate through ``sim.scenario``, runs go through ``sim.experiments.runner`` (via
+``reports.app_data``), KPIs come from ``sim.measure.kpis``, charts from ``reports.charts``.
+Nothing here models anything.
 
 ``DOMLAB_RUNS_DIR`` (default ``runs``) is where runs are saved when "Save runs" is ticked and
 where "Past runs" looks.
@@ -24,7 +25,7 @@ from reports import app_data as ad
 from reports.charts import ALL_CHARTS, RunView, figure_png
 from reports.html import chart_caption
 from rules.schema import POINTS, RuleError
-from sim.model import SimulationError
+from sim.core.model import SimulationError
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 RUNS_ROOT = Path(os.environ.get("DOMLAB_RUNS_DIR") or ad.ROOT / "runs")
@@ -111,7 +112,7 @@ def sidebar() -> Settings:
     reps = sb.number_input("Replications", min_value=1, max_value=10, value=1, step=1,
                            key="reps", disabled=not ad.HAVE_EXPERIMENT,
                            help="More than one gives 95% confidence intervals (paired by "
-                           "seed)." if ad.HAVE_EXPERIMENT else "Needs sim.experiment.")
+                           "seed)." if ad.HAVE_EXPERIMENT else "Needs sim.experiments.experiment.")
     engine = sb.radio("Rule engine", ENGINES, key="engine", horizontal=True,
                       help="compiled: plain-Python closures (fast); durable: durable-rules, "
                       "the reference. Both decide identically.")

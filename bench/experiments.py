@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.executors import InProcessExecutor, ProcessExecutor, default_workers  # noqa: E402
-from sim.experiment import kpi_columns, replicate  # noqa: E402
+from sim.experiments.executors import InProcessExecutor, ProcessExecutor, default_workers  # noqa: E402
+from sim.experiments.experiment import kpi_columns, replicate  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 

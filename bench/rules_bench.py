@@ -26,15 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rules.engine import make_engine  # noqa: E402
-from rules.fuzz import decision_key, differential, random_facts, random_ruleset  # noqa: E402
+from rules.lab.fuzz import decision_key, differential, random_facts, random_ruleset  # noqa: E402
+from rules.lab.testing import NEUTRAL_FACTS, ruleset_files  # noqa: E402
 from rules.schema import FACT_FIELDS, LIBRARY, load_ruleset  # noqa: E402
-from rules.testing import NEUTRAL_FACTS, ruleset_files  # noqa: E402
 
 
 def capture_facts(days: float) -> dict[str, list[dict]]:
     """Facts the simulation posts at each decision point (default scenario, ``days`` days)."""
-    from sim.model import World
-    from sim.runner import prepare_engine
+    from sim.core.model import World
+    from sim.experiments.runner import prepare_engine
     from sim.scenario import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "omnichannel.yaml",

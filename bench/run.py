@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.demand import generate_demand  # noqa: E402
-from sim.runner import run_scenario  # noqa: E402
+from sim.core.demand import generate_demand  # noqa: E402
+from sim.experiments.runner import run_scenario  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 

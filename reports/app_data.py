@@ -3,15 +3,15 @@
 * **Inputs.** Library scenarios (``scenarios/*.yaml``) and rule sets per decision point
   (``rules/library/<dir>/*.yaml``); uploaded scenario YAML, checked as untrusted data
   (``parse_upload``); what-if edits of a scenario (``WhatIf``, ``apply_whatif``).
-* **Runs.** ``simulate`` runs one scenario through ``sim.runner.run_scenario`` and keeps what the
-  app shows as plain tables (``AppRun``: picklable, so the app can cache it), optionally writing
-  the run directory (and a run-registry row) as ``domlab run`` would.
+* **Runs.** ``simulate`` runs one scenario through ``sim.experiments.runner.run_scenario`` and
+  keeps what the app shows as plain tables (``AppRun``: picklable, so the app can cache it),
+  optionally writing the run directory (and a run-registry row) as ``domlab run`` would.
 * **Views.** The KPI comparison table (deltas, and paired confidence intervals when there are
-  replications and ``sim.experiment`` is importable), rule coverage, map points and flows, one
-  order's timeline, and the list of past runs.
+  replications and ``sim.experiments.experiment`` is importable), rule coverage, map points and
+  flows, one order's timeline, and the list of past runs.
 
-The app holds no model logic: every number comes from ``sim`` (KPIs from ``sim.kpis``,
-statistics from ``sim.experiment``) or from ``reports`` (charts, table formatting).
+The app holds no model logic: every number comes from ``sim`` (KPIs from ``sim.measure.kpis``,
+statistics from ``sim.experiments.experiment``) or from ``reports`` (charts, table formatting).
 """
 
 from __future__ import annotations
@@ -36,15 +36,15 @@ from reports.charts import RunView
 from reports.html import format_value, kpi_rows
 from rules.files import format_loc, read_mapping
 from rules.schema import LIBRARY, POINTS, RuleError, load_ruleset, resolve_ruleset_path
-from sim.kpis import KPIS
+from sim.measure.kpis import KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 try:  # replications with confidence intervals: optional, the app degrades without them
-    from sim import experiment as _experiment
+    from sim.experiments import experiment as _experiment
 except ImportError:  # pragma: no cover - depends on the checkout
     _experiment = None
 try:  # the run registry: optional, run directories are listed without it
-    from sim import runstore as _runstore
+    from sim.store import registry as _runstore
 except ImportError:  # pragma: no cover - depends on the checkout
     _runstore = None
 
@@ -287,7 +287,7 @@ def run_key(scenario: Scenario, engine: str) -> str:
 
 
 def replication_seeds(seed: int, reps: int) -> list[int]:
-    """Seeds of ``reps`` replications (``sim.experiment`` streams when available)."""
+    """Seeds of ``reps`` replications (``sim.experiments.experiment`` streams when available)."""
     if reps <= 1 or not HAVE_EXPERIMENT:
         return [int(seed)]
     return [int(s) for s in _experiment.experiment_seeds(int(seed), int(reps))]
@@ -394,14 +394,14 @@ def _compact(df: pd.DataFrame) -> pd.DataFrame:
 
 def simulate(scenario: Scenario, engine: str = "compiled",
              save_root: str | Path | None = None) -> AppRun:
-    """Run ``scenario`` (``sim.runner.run_scenario``) and collect what the app shows.
+    """Run ``scenario`` (``sim.experiments.runner.run_scenario``) and collect what the app shows.
 
     With ``save_root`` the run directory is written there as ``domlab run`` writes it (with
-    ``view.json``, so ``domlab report`` can render it) and, when ``sim.runstore`` is available,
-    a run-registry row too.
+    ``view.json``, so ``domlab report`` can render it) and, when ``sim.store.registry`` is
+    available, a run-registry row too.
     """
-    from sim.runner import run_scenario
-    from sim.store import orders_table, shipments_table, trace_table
+    from sim.experiments.runner import run_scenario
+    from sim.store.rundir import orders_table, shipments_table, trace_table
 
     outcome = run_scenario(scenario, engine)
     run = outcome.run
@@ -424,7 +424,7 @@ def simulate(scenario: Scenario, engine: str = "compiled",
 
 def _save(outcome: Any, view: RunView, root: Path, engine: str) -> Path:
     """Write the run directory (and registry row) the way the CLI does."""
-    from sim.store import code_version, write_run
+    from sim.store.rundir import code_version, write_run
 
     path = write_run(outcome, root, {"view.json": json.dumps(view.to_dict(), sort_keys=True)})
     if HAVE_RUNSTORE and HAVE_EXPERIMENT:
@@ -509,10 +509,10 @@ def kpi_table(groups: Sequence[RunGroup]) -> KpiTable:
     """KPI rows of the compared groups with deltas against the first (the baseline).
 
     One replication each: values and relative deltas exactly as the HTML report shows them
-    (``reports.html.kpi_rows``). With replications (and ``sim.experiment``): each value is the
-    mean ± the 95% CI half-width, and each delta is the paired difference (replications share
-    seeds: common random numbers) with its 95% CI; trends are ``better``/``worse`` only when
-    the difference is significant.
+    (``reports.html.kpi_rows``). With replications (and ``sim.experiments.experiment``): each
+    value is the mean ± the 95% CI half-width, and each delta is the paired difference
+    (replications share seeds: common random numbers) with its 95% CI; trends are
+    ``better``/``worse`` only when the difference is significant.
     """
     labels = [g.label for g in groups]
     reps = min(len(g.runs) for g in groups)
@@ -680,7 +680,7 @@ _PAST_COLUMNS = ["run_id", "scenario", "seed", "engine", "created_at", "cost_per
 
 
 def past_runs(root: str | Path) -> pd.DataFrame:
-    """Runs saved under ``root``: the run registry when ``sim.runstore`` is available, else
+    """Runs saved under ``root``: the run registry when ``sim.store.registry`` is available, else
     every ``<root>/<run-id>/kpis.json``. Newest first; ``has_view`` marks runs whose directory
     can be charted (it has ``view.json``)."""
     root = Path(root)

@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator, StrMethodFormatter
 
+from reports import MAX_VIEWS
+
 __all__ = [
     "ALL_CHARTS", "PALETTE", "RunView", "color_for", "cost_breakdown", "figure_png",
     "inventory_over_time", "lead_time_distribution", "node_mix", "on_time_and_fill",
@@ -33,7 +35,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
 #: Line style and marker by position, so overlapping lines stay distinguishable.
 _LINESTYLES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "s", "^", "D")
-MAX_VIEWS = len(PALETTE)
+assert len(PALETTE) >= MAX_VIEWS
 HOURS = 24.0
 
 #: Total-cost components drawn (key in breakdowns["total_cost"], label, tint, hatch); purchase
@@ -130,13 +132,13 @@ class RunView:
 
     @classmethod
     def from_run(cls, name: str, run: Any, kpis_dict: Mapping[str, Any]) -> RunView:
-        """Extract a view from a ``sim.model.RunResult`` and its ``compute_kpis`` output.
+        """Extract a view from a ``sim.core.model.RunResult`` and its ``compute_kpis`` output.
 
         ``kpis_dict`` is ``{"kpis": ..., "breakdowns": ...}``; a flat ``{name: value}`` dict is
         accepted too, and the breakdowns are then computed from ``run``.
         """
-        from sim.kpis import breakdowns, window_orders
-        from sim.model import Status
+        from sim.core.model import Status
+        from sim.measure.kpis import breakdowns, window_orders
 
         if "kpis" in kpis_dict and isinstance(kpis_dict["kpis"], Mapping):
             kpis = kpis_dict["kpis"]

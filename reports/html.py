@@ -2,7 +2,7 @@
 
 The file has inline CSS and PNG images as ``data:`` URIs: no scripts, no external URLs, so it
 opens offline, attaches to an e-mail or a CI artefact as one file. ``kpi_rows`` builds the KPI
-table (labels, units and "which way is better" come from the ``sim.kpis.KPIS`` registry).
+table (labels, units and "which way is better" come from the ``sim.measure.kpis.KPIS`` registry).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports.charts import ALL_CHARTS, RunView, color_for, figure_png
-from sim.atomic import write_atomic
+from sim.store.atomic import write_atomic
 
 __all__ = ["kpi_rows", "render_html", "format_value", "format_delta", "chart_caption"]
 
@@ -69,10 +69,10 @@ def kpi_rows(views: Sequence[RunView], registry: Mapping[str, Any] | None = None
     (``""`` for one view; else the change of views[1:] vs views[0], joined by ``" / "``), plus
     ``key``, ``better``, ``raw`` (floats or None), ``deltas`` (list) and ``trends`` (list of
     better/worse/same/none) for renderers that want them. ``registry`` defaults to
-    ``sim.kpis.KPIS`` (anything with ``.label``, ``.unit``, ``.better``).
+    ``sim.measure.kpis.KPIS`` (anything with ``.label``, ``.unit``, ``.better``).
     """
     if registry is None:
-        from sim.kpis import KPIS
+        from sim.measure.kpis import KPIS
         registry = KPIS
     views = list(views)
     rows = []

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.atomic import write_atomic
+from sim.store.atomic import write_atomic
 
 __all__ = ["render_markdown", "write_markdown"]
 

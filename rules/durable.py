@@ -18,7 +18,7 @@ import re
 import threading
 from typing import Any
 
-from rules.analysis import durable_safe
+from rules.lab.lint import durable_safe
 from rules.schema import Cond, RuleError, RuleSet
 
 __all__ = ["DurableBackend", "to_durable_json"]

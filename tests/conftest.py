@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sim.invariants import check_invariants
-from sim.runner import Outcome, run_scenario
-from sim.scenario import Scenario, _merge, scenario_from_dict
+from sim.core.invariants import check_invariants
+from sim.experiments.runner import Outcome, run_scenario
+from sim.scenario import Scenario, merge, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "omnichannel.yaml"
@@ -70,7 +70,7 @@ TINY: dict[str, Any] = {
 def make_scenario(replace: dict[str, Any] | None = None, **overrides: Any) -> Scenario:
     """The tiny scenario with fields deep-merged from ``overrides`` (named lists by name) and
     top-level fields in ``replace`` substituted whole."""
-    raw = _merge(copy.deepcopy(TINY), copy.deepcopy(overrides))
+    raw = merge(copy.deepcopy(TINY), copy.deepcopy(overrides))
     raw.update(copy.deepcopy(replace or {}))
     return scenario_from_dict(raw)
 

@@ -1,0 +1,184 @@
+"""Every ``domlab`` subcommand and option, declared without importing the code behind them.
+
+A command is named as ``"module:function"`` and imported only when it runs, so ``domlab --help``
+and ``domlab validate`` never load scipy, pandas, matplotlib or dask. ``run`` and ``compare``
+dispatch to the experiment commands when replication options are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from reports import MAX_VIEWS
+from sim.experiments.executors import EXECUTORS
+
+__all__ = ["build_parser"]
+_RUN = "sim.cli.run"
+_EXP = "sim.cli.experiments"
+_RULES = "sim.cli.rules"
+
+
+def _common(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--seed", type=int, help="override the scenario seed")
+    sp.add_argument("--days", type=float, help="override horizon_days")
+    sp.add_argument("--out", default="runs", help="output directory (default: runs)")
+    sp.add_argument("--engine", choices=["durable", "compiled"], default="durable",
+                    help="rule backend (durable is the reference)")
+
+
+def _executor_args(sp: argparse.ArgumentParser) -> None:
+    g = sp.add_argument_group("execution")
+    g.add_argument("--executor", choices=EXECUTORS, default="process",
+                   help="where runs execute (default: local process pool on every core)")
+    g.add_argument("--workers", type=int, help="processes for process/dask (default: all cores)")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="existing Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)")
+
+
+def _replication_args(sp: argparse.ArgumentParser) -> None:
+    g = sp.add_argument_group("replications")
+    g.add_argument("--reps", type=int, default=1,
+                   help="replications on seeds spawned from the root seed (default 1)")
+    g.add_argument("--warmup", type=float, metavar="DAYS", help="override warmup_days")
+    _executor_args(sp)
+
+
+def _run_target(args) -> str:
+    if args.reps != 1 or args.batches or args.warmup is not None:
+        return f"{_EXP}:cmd_run_experiment"
+    return f"{_RUN}:cmd_run"
+
+
+def _compare_target(args) -> str:
+    if args.reps != 1 or args.warmup is not None:
+        return f"{_EXP}:cmd_compare_experiment"
+    return f"{_RUN}:cmd_compare"
+
+
+def _core(sub) -> None:
+    sp = sub.add_parser("run", help="simulate one scenario")
+    sp.add_argument("scenario")
+    _common(sp)
+    sp.add_argument("--batches", type=int, default=0, metavar="K",
+                    help="batch-means CIs from this one run, in K batches")
+    _replication_args(sp)
+    sp.set_defaults(target=_run_target)
+
+    sp = sub.add_parser("compare", help="compare two scenarios on the same demand")
+    sp.add_argument("a")
+    sp.add_argument("b")
+    _common(sp)
+    sp.add_argument("--report", help="write an HTML report into this directory")
+    _replication_args(sp)
+    sp.set_defaults(target=_compare_target)
+
+    sp = sub.add_parser("validate", help="validate a scenario and its rule sets")
+    sp.add_argument("scenario")
+    sp.set_defaults(target=f"{_RUN}:cmd_validate")
+
+    sp = sub.add_parser("schema", help="JSON Schema of scenario files")
+    sp.add_argument("--out")
+    sp.set_defaults(target=f"{_RUN}:cmd_schema")
+
+
+def _rules(sub) -> None:
+    rp = sub.add_parser("rules", help="rule-set tools")
+    rules_sub = rp.add_subparsers(dest="rules_command", required=True)
+    sp = rules_sub.add_parser("validate", help="validate and lint rule-set files")
+    sp.add_argument("files", nargs="+")
+    sp.description = ("Validate rule-set files (or every rule set under a directory) and lint "
+                      "them: unreachable rules, rules that never match, missing default. Exit "
+                      "2 on any error; warnings keep exit 0.")
+    sp.set_defaults(target=f"{_RULES}:cmd_validate")
+
+    sp = rules_sub.add_parser("test", help="run rule test cases (*.cases.yaml)")
+    sp.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    sp.add_argument("--backend", action="append", choices=["durable", "compiled"],
+                    help="run on this backend only (repeatable; default: both)")
+    sp.add_argument("-q", "--quiet", action="store_true", help="print failures only")
+    sp.set_defaults(target=f"{_RULES}:cmd_test")
+
+    sp = rules_sub.add_parser("coverage", help="how often each rule won in a run")
+    sp.add_argument("run_dir")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(target=f"{_RULES}:cmd_coverage")
+
+    sp = rules_sub.add_parser("diff", help="compare two rule sets on one scenario")
+    sp.add_argument("old", metavar="OLD", help="rule-set file or library name")
+    sp.add_argument("new", metavar="NEW", help="rule-set file or library name (same point)")
+    sp.add_argument("--scenario", required=True)
+    sp.add_argument("--seed", type=int, help="override the scenario seed")
+    sp.add_argument("--days", type=float, help="override horizon_days")
+    sp.add_argument("--reps", type=int, default=1,
+                    help="paired replications (> 1 adds 95%% confidence intervals)")
+    sp.add_argument("--engine", choices=["durable", "compiled"], default="compiled",
+                    help="rule backend (default compiled: decides exactly as durable, "
+                         "proven by the differential test, and runs much faster)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(target=f"{_RULES}:cmd_diff")
+
+
+def _experiments(sub) -> None:
+    sp = sub.add_parser("sweep", help="run a parameter sweep file (grid or random)")
+    sp.add_argument("spec", help="sweep YAML: scenario, parameters, reps, mode…")
+    sp.add_argument("--out", default="runs", help="runs root (default: runs)")
+    _executor_args(sp)
+    sp.set_defaults(target=f"{_EXP}:cmd_sweep")
+
+    rp = sub.add_parser("runs", help="the run registry")
+    rsub = rp.add_subparsers(dest="runs_command", required=True)
+    sp = rsub.add_parser("list", help="list registered runs")
+    sp.add_argument("--root", default="runs", help="runs root (default: runs)")
+    sp.add_argument("--scenario", help="only runs of this scenario name")
+    sp.add_argument("--limit", type=int, help="only the newest N runs")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.set_defaults(target=f"{_EXP}:cmd_runs_list")
+    sp = rsub.add_parser("show", help="show one run")
+    sp.add_argument("run_id", help="run id or a unique prefix")
+    sp.add_argument("--root", default="runs", help="runs root (default: runs)")
+    sp.set_defaults(target=f"{_EXP}:cmd_runs_show")
+
+    sp = sub.add_parser("check", help="CI regression check against a baseline")
+    sp.add_argument("--baseline", default="baselines/omnichannel.json")
+    sp.add_argument("--markdown", default="out/check/summary.md",
+                    help="Markdown summary for a PR comment ('' to skip)")
+    sp.add_argument("--junit", default="out/check/junit.xml", help="JUnit XML ('' to skip)")
+    sp.add_argument("--policy", action="append", metavar="POINT=RULESET",
+                    help="check a candidate rule set at a decision point (repeatable)")
+    _executor_args(sp)
+    sp.set_defaults(target=f"{_EXP}:cmd_check")
+
+    bp = sub.add_parser("baseline", help="baseline files for domlab check")
+    bsub = bp.add_subparsers(dest="baseline_command", required=True)
+    sp = bsub.add_parser("update", help="rerun the suite and rewrite the baseline")
+    sp.add_argument("--baseline", default="baselines/omnichannel.json")
+    sp.add_argument("--scenario", action="append",
+                    help="scenario file of the suite (repeatable; default: the file's suite)")
+    sp.add_argument("--reps", type=int, help="replications per scenario (default: kept, or 3)")
+    sp.add_argument("--seed", type=int, help="root seed (default: kept, or each scenario's)")
+    sp.add_argument("--days", type=float, help="horizon override (default: kept)")
+    sp.add_argument("--engine", choices=["durable", "compiled"], help="default: kept, or compiled")
+    _executor_args(sp)
+    sp.set_defaults(target=f"{_EXP}:cmd_baseline_update")
+
+
+def _report(sub) -> None:
+    sp = sub.add_parser("report", help="HTML + Markdown report of saved runs (first = baseline)")
+    sp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                    help=f"run directories (1 to {MAX_VIEWS}) written by domlab run/compare")
+    sp.add_argument("--out", default="out/report",
+                    help="directory for report.html and report.md (default: out/report)")
+    sp.add_argument("--title", help="report title (default: the scenario names)")
+    sp.set_defaults(target="sim.cli.report:cmd_report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (each sets ``target``: a ``module:function``
+    string, or a function of the parsed arguments returning one)."""
+    p = argparse.ArgumentParser(prog="domlab", description="DOM rules simulation lab")
+    sub = p.add_subparsers(dest="command", required=True)
+    _core(sub)
+    _rules(sub)
+    _experiments(sub)
+    _report(sub)
+    return p

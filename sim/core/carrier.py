@@ -1,0 +1,83 @@
+"""Carrying out carrier outcomes: the carrier service a shipment takes, its rate and its
+scheduled delivery (cheapest on time, fastest or cheapest among the allowed services).
+
+Deterministic: ties break by service index. ``ServicePicker`` memoises the choice.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+from rules.schema import CarrierOutcome
+from sim.core.network import Network, ServiceInfo, next_pickup
+
+__all__ = ["CHEAPEST_ON_TIME", "ServicePicker", "choose_service"]
+
+#: The carrier outcome used to estimate a node's shipping cost and SLA feasibility.
+CHEAPEST_ON_TIME = CarrierOutcome(strategy="cheapest_on_time")
+
+
+def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Network, node: int,
+                   zone: int, weight_lb: float, ready_at: float, deadline: float
+                   ) -> tuple[ServiceInfo, float, float]:
+    """The service ``out`` selects, its rate and its scheduled delivery time."""
+    spec = net.scenario.nodes[node]
+    weekday0 = net.scenario.start_date.weekday()
+    options = []
+    for s in services:
+        if out.carriers is not None and s.carrier not in out.carriers:
+            continue
+        if out.services is not None and s.name not in out.services:
+            continue
+        ship = next_pickup(ready_at, spec.cutoff_hour, s.spec.pickup_hour, s.spec.pickup_days,
+                           weekday0)
+        eta = ship + 24.0 * s.spec.transit_days[zone - 1]
+        options.append((s.rate(zone, weight_lb), eta, s.index, s))
+    if not options:
+        raise ValueError("no carrier service is allowed by the carrier rule")
+    fastest = min(options, key=lambda o: (o[1], o[0], o[2]))
+    if out.strategy == "cheapest_on_time":
+        on_time = [o for o in options if o[1] <= deadline]
+        best = min(on_time) if on_time else fastest
+    elif out.strategy == "fastest":
+        best = fastest
+    else:
+        best = min(options)
+    return best[3], best[0], best[1]
+
+
+class ServicePicker:
+    """``choose_service`` with a memo: the answer only changes with the node, zone, weight
+    bracket, the weekday the parcel is ready, which pickup cutoffs that day it beats and the
+    deadline relative to that day, so those form the key (parcels over the smallest heaviest
+    bracket are not memoised)."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self._bounds = sorted({w for s in net.services for w in s.weights})
+        self._max_w = min(s.weights[-1] for s in net.services)
+        self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
+                      for n in net.scenario.nodes]
+        self._memo: dict[tuple, tuple[ServiceInfo, float, float]] = {}
+        self._weekday0 = net.scenario.start_date.weekday()
+
+    def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
+             deadline: float) -> tuple[ServiceInfo, float, float]:
+        """Same result as ``choose_service`` over all services of the network."""
+        if weight_lb > self._max_w:
+            return choose_service(out, self.net.services, self.net, node, zone, weight_lb,
+                                  ready, deadline)
+        day = math.floor(ready / 24.0)
+        tod = ready - day * 24.0
+        # Relative to the ready day, the answer depends on the weekday, not the date.
+        key = (out.strategy, out.carriers and tuple(out.carriers),
+               out.services and tuple(out.services), node, zone,
+               bisect.bisect_left(self._bounds, weight_lb), deadline - day * 24.0,
+               (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
+        hit = self._memo.get(key)
+        if hit is None:
+            svc, rate, eta = choose_service(out, self.net.services, self.net, node, zone,
+                                            weight_lb, ready, deadline)
+            self._memo[key] = hit = (svc, rate, eta - day * 24.0)
+        return hit[0], hit[1], hit[2] + day * 24.0

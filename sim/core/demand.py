@@ -1,0 +1,142 @@
+"""Customer demand, generated up front from the demand streams alone.
+
+Arrivals are a non-homogeneous Poisson process with a piecewise-constant rate per hour
+(orders/day × day-of-week × hour-of-day × weekly season multipliers). Baskets draw line counts,
+SKUs (by popularity, respecting launch dates) and units per line; customers draw a region by
+population weight and a service level by the channel's mix. Because nothing here depends on the
+rules, two scenarios run with the same seed see exactly the same orders (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.rng import stream
+from sim.scenario import Channel, Scenario
+
+__all__ = ["Demand", "generate_demand", "expected_daily_units"]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """All orders of a run, sorted by arrival time; lines of order i are
+    ``sku[line_start[i]:line_start[i+1]]``."""
+
+    t: np.ndarray            # arrival time, hours since start
+    channel: np.ndarray      # index into scenario.channels
+    service: np.ndarray      # index into service_table
+    region: np.ndarray       # index into scenario.regions
+    line_start: np.ndarray   # n + 1 offsets
+    sku: np.ndarray          # index into scenario.skus
+    qty: np.ndarray
+    service_table: tuple[tuple[int, str, int], ...]   # (channel index, name, promise days)
+    tier: np.ndarray         # index into tier_names
+    tier_names: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        """Number of orders."""
+        return len(self.t)
+
+
+def _hourly_rates(ch: Channel, hours: int, start_weekday: int) -> np.ndarray:
+    h = np.arange(hours)
+    day = h // 24
+    hour_w = np.asarray(ch.hour_profile) / sum(ch.hour_profile)
+    dow_w = np.asarray(ch.dow_profile) / np.mean(ch.dow_profile)
+    rate = ch.orders_per_day * hour_w[h % 24] * dow_w[(start_weekday + day) % 7]
+    if ch.season_multipliers:
+        season = np.asarray(ch.season_multipliers)
+        rate = rate * season[(day // 7) % len(season)]
+    return rate
+
+
+def _launch_days(scenario: Scenario) -> np.ndarray:
+    return np.array([(s.launch_date - scenario.start_date).days if s.launch_date else -10**9
+                     for s in scenario.skus])
+
+
+def _pick_skus(u: np.ndarray, day: np.ndarray, popularity: np.ndarray,
+               launch: np.ndarray) -> np.ndarray:
+    """SKU per line from uniforms ``u``, only among SKUs launched by the line's day."""
+    out = np.empty(len(u), dtype=np.int64)
+    epochs = np.unique(np.concatenate([[day.min(initial=0)], launch[launch > 0]]))
+    bounds = np.searchsorted(epochs, day, side="right") - 1
+    for e in np.unique(bounds):
+        w = np.where(launch <= epochs[e], popularity, 0.0)
+        if w.sum() <= 0:
+            raise ValueError("no SKU is launched yet: every popularity is zero")
+        cdf = np.cumsum(w) / w.sum()
+        sel = bounds == e
+        out[sel] = np.minimum(np.searchsorted(cdf, u[sel], side="right"), len(w) - 1)
+    return out
+
+
+def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
+    rng = stream(scenario.seed, f"demand/{ch.name}")
+    hours = int(np.ceil(scenario.horizon_days * 24))
+    counts = rng.poisson(_hourly_rates(ch, hours, scenario.start_date.weekday()))
+    t = np.repeat(np.arange(hours, dtype=float), counts) + rng.random(counts.sum())
+    t = np.sort(t[t < scenario.horizon_days * 24])
+    n = len(t)
+    shares = np.cumsum([s.share for s in ch.service_levels])
+    service = svc_base + np.minimum(np.searchsorted(shares / shares[-1], rng.random(n),
+                                                    side="right"), len(shares) - 1)
+    weights = np.cumsum([r.population for r in scenario.regions])
+    region = np.minimum(np.searchsorted(weights / weights[-1], rng.random(n), side="right"),
+                        len(weights) - 1)
+    lines = np.maximum(1, np.rint(ch.lines_per_order.sample(rng, n))).astype(np.int64)
+    total = int(lines.sum())
+    owner = np.repeat(np.arange(n), lines)
+    popularity = np.array([s.popularity for s in scenario.skus], dtype=float)
+    sku = _pick_skus(rng.random(total), (t // 24).astype(np.int64)[owner], popularity,
+                     _launch_days(scenario))
+    qty = np.maximum(1, np.rint(ch.units_per_line.sample(rng, total))).astype(np.int64)
+    # The same SKU drawn twice in one basket is one line with the units added up.
+    nsku = len(scenario.skus)
+    keys, inverse = np.unique(owner * nsku + sku, return_inverse=True)
+    qty = np.bincount(inverse, weights=qty).astype(np.int64)
+    nlines = np.bincount(keys // nsku, minlength=n)
+    # Drawn last, so a different tier mix leaves every other draw of the channel unchanged.
+    cum = np.cumsum(list(ch.tier_mix.values()))
+    tier = np.minimum(np.searchsorted(cum / cum[-1], rng.random(n), side="right"), len(cum) - 1)
+    return t, np.full(n, ci), service, region, nlines, keys % nsku, qty, tier
+
+
+def generate_demand(scenario: Scenario) -> Demand:
+    """Every order of the horizon for ``scenario`` (deterministic in its seed)."""
+    table, parts = [], []
+    tier_names = sorted({name for ch in scenario.channels for name in ch.tier_mix})
+    for ci, ch in enumerate(scenario.channels):
+        base = len(table)
+        table += [(ci, s.name, s.promise_days) for s in ch.service_levels]
+        *part, local_tier = _channel_orders(scenario, ci, ch, base)
+        to_global = np.array([tier_names.index(name) for name in ch.tier_mix], dtype=np.int64)
+        parts.append((*part, to_global[local_tier]))
+    t, channel, service, region, nlines, sku, qty, tier = (
+        np.concatenate(x) for x in zip(*parts, strict=True))
+    old_start = np.concatenate([[0], np.cumsum(nlines)[:-1]])
+    perm = np.argsort(t, kind="stable")
+    n_new = nlines[perm]
+    line_start = np.concatenate([[0], np.cumsum(n_new)]).astype(np.int64)
+    gather = np.repeat(old_start[perm] - line_start[:-1], n_new) + np.arange(line_start[-1])
+    return Demand(t[perm], channel[perm].astype(np.int64), service[perm].astype(np.int64),
+                  region[perm].astype(np.int64), line_start, sku[gather].astype(np.int64),
+                  qty[gather].astype(np.int64), tuple(table), tier[perm].astype(np.int64),
+                  tuple(tier_names))
+
+
+def expected_daily_units(scenario: Scenario) -> np.ndarray:
+    """Mean units demanded per day for each SKU (the forecast stock and reorder levels use)."""
+    popularity = np.array([s.popularity for s in scenario.skus], dtype=float)
+    share = popularity / popularity.sum()
+    lines_per_day = 0.0
+    units = 0.0
+    for ch in scenario.channels:
+        mult = np.mean(ch.season_multipliers) if ch.season_multipliers else 1.0
+        lines = ch.orders_per_day * mult * max(1.0, ch.lines_per_order.mean)
+        lines_per_day += lines
+        units += lines * max(1.0, ch.units_per_line.mean)
+    return share * units

@@ -1,0 +1,110 @@
+"""Node operations: shipments queue for pickers who work in shifts; carriers collect at cutoffs.
+
+A ``Station`` is one node's pick/pack floor: ``pickers`` servers take shipments from a priority
+queue (lower priority value first, then first-come-first-served) and work only during shifts.
+Pick time is ``minutes_per_order + minutes_per_unit × units`` scaled by a unit-mean gamma draw
+(exponential when ``time_cv`` is 1), so a node is an M/G/c queue with vacations.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+import simpy
+
+from sim.core.events import Ev, EventLog
+from sim.core.network import ShiftCalendar
+from sim.core.rng import BlockSampler
+from sim.scenario import Node
+from sim.scenario.dists import Gamma
+
+__all__ = ["Shipment", "Station"]
+
+
+class Shipment:
+    """One parcel from one node: its lines, carrier choice, costs and timestamps."""
+
+    __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
+                 "service", "ship_cost", "handling", "priority", "created", "pick_start",
+                 "packed", "shipped", "delivered", "carrier_rule", "cogs")
+
+    def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
+                 units: int, weight: float, created: float):
+        self.id, self.order, self.node = sid, order, node
+        self.skus, self.qtys, self.units, self.weight = skus, qtys, units, weight
+        self.created = created
+        self.zone = 0
+        self.distance = 0.0
+        self.service = -1
+        self.ship_cost = self.handling = 0.0
+        self.priority = 0
+        self.pick_start = self.packed = self.shipped = self.delivered = -1.0
+        self.carrier_rule = ""
+        self.cogs = 0.0
+
+
+class Station:
+    """The pick/pack floor of one node.
+
+    Pickers are counted, not modelled as processes: a shipment goes straight to an idle picker
+    or waits in a heap keyed (priority, arrival sequence); a picker that finishes takes the
+    next one. Each pick is then a single SimPy timeout (plus one when it must wait for the
+    shift), which keeps the hot path to the events that carry time."""
+
+    def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
+                 rng, log: EventLog, on_packed: Callable[[Shipment], None]):
+        self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
+        self.log, self.on_packed = log, on_packed
+        self.busy_hours = 0.0
+        self.in_queue = 0                 # shipments queued or being picked
+        self._heap: list[tuple[int, int, Shipment]] = []
+        self._idle = spec.capacity.pickers
+        self._seq = itertools.count()
+        cap = spec.capacity
+        self._per_order_h = cap.minutes_per_order / 60.0
+        self._per_unit_h = cap.minutes_per_unit / 60.0
+        self._noise = BlockSampler(Gamma(kind="gamma", mean=1.0, cv=cap.time_cv), rng)
+
+    def expected_pick_hours(self, units: int) -> float:
+        """Mean pick/pack time of a shipment of ``units``."""
+        return self._per_order_h + self._per_unit_h * units
+
+    def ready_delay(self, now: float, units: int) -> float:
+        """Expected hours from ``now`` until a new shipment of ``units`` is packed (shift wait
+        plus mean pick time; queueing ignored, as a DOM's promise engine would)."""
+        return self.calendar.wait(now) + self.expected_pick_hours(units)
+
+    def submit(self, shipment: Shipment) -> None:
+        """Queue a reserved shipment for picking."""
+        self.in_queue += 1
+        heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
+        if self._idle:
+            self._idle -= 1
+            self._next()
+
+    def _next(self) -> None:
+        """A picker is free: take the best queued shipment, waiting for the shift if needed."""
+        if not self._heap:
+            self._idle += 1
+            return
+        s = heapq.heappop(self._heap)[2]
+        wait = self.calendar.wait(self.env.now)
+        if wait > 0:
+            self.env.timeout(wait).callbacks.append(lambda _ev: self._pick(s))
+        else:
+            self._pick(s)
+
+    def _pick(self, s: Shipment) -> None:
+        env = self.env
+        s.pick_start = env.now
+        self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
+        duration = self.expected_pick_hours(s.units) * self._noise.next()
+        env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))
+
+    def _done(self, s: Shipment, duration: float) -> None:
+        self.busy_hours += duration
+        self.in_queue -= 1
+        self.on_packed(s)
+        self._next()

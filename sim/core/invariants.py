@@ -1,0 +1,77 @@
+"""Conservation and consistency checks every run must pass.
+
+Units in = units out + on hand; no negative stock; every order in exactly one terminal state;
+costs ≥ 0; the event log agrees with the tables. Returns a list of violations (empty = OK) so
+tests, the CLI and experiments can all use it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.events import Ev
+from sim.core.model import RunResult, Status
+
+__all__ = ["check_invariants", "TERMINAL"]
+
+TERMINAL = (Status.DELIVERED, Status.BACKORDERED, Status.CANCELLED)
+
+
+def check_invariants(run: RunResult) -> list[str]:
+    """Every violated invariant of ``run``, as readable sentences."""
+    bad: list[str] = []
+    inv, o, sh = run.inventory, run.orders, run.shipments
+    balance = (inv["opening"] + inv["received"] - inv["shipped"] - inv["transferred"]
+               - inv["on_hand"])
+    if np.any(balance != 0):
+        n, k = np.argwhere(balance != 0)[0]
+        bad.append(f"units not conserved at node {n}, sku {k}: opening + received - shipped - "
+                   f"transferred - on_hand = {balance[n, k]}")
+    fed = inv["po_source"] >= 0                  # transfer orders from another node
+    fed_nodes = np.unique(inv["po_node"][fed])
+    arrived = int(inv["received"][fed_nodes].sum())
+    if int(inv["transferred"].sum()) != arrived + int(inv["in_transit"]):
+        bad.append("transfers not conserved: sent != arrived + in transit")
+    if int(inv["po_qty"][fed].sum()) != arrived + int(inv["in_transit"]) + int(inv["owed"].sum()):
+        bad.append("transfer orders not conserved: ordered != arrived + in transit + owed")
+    if np.any(inv["on_hand"] < 0) or np.any(inv["snapshots"] < 0):
+        bad.append("negative on-hand stock")
+    for level in ("on_order", "backorders", "owed"):
+        if np.any(inv[level] < 0):
+            bad.append(f"negative {level}")
+    if np.any(inv["reserved"] != 0):
+        bad.append(f"{int(inv['reserved'].sum())} units still reserved after the run")
+    if np.any(inv["on_hand"] - inv["reserved"] < 0):
+        bad.append("reservations exceed on-hand stock")
+    status = o["status"]
+    nonterminal = ~np.isin(status, [int(s) for s in TERMINAL])
+    if nonterminal.any():
+        bad.append(f"{int(nonterminal.sum())} orders not in a terminal state")
+    delivered = status == Status.DELIVERED
+    if np.any(np.isnan(o["delivered_at"][delivered])) or np.any(o["n_shipments"][delivered] < 1):
+        bad.append("a delivered order lacks a delivery time or shipment")
+    if np.any(o["n_shipments"][~delivered] != 0):
+        bad.append("an order that is not delivered has shipments")
+    if np.any(o["delivered_at"][delivered] < o["t_created"][delivered] - 1e-6):
+        bad.append("an order was delivered before it was created")
+    for col in ("ship_cost", "handling"):
+        if len(sh[col]) and np.any(sh[col].astype(float) < 0):
+            bad.append(f"negative {col}")
+    if int(o["n_shipments"].sum()) != len(sh["node"]):
+        bad.append("shipment count differs between orders and shipments tables")
+    kinds = np.fromiter((r[1] for r in run.events.rows), dtype=np.int64,
+                        count=len(run.events.rows))
+    if int((kinds == Ev.ORDER_CREATED).sum()) != len(status):
+        bad.append("event log: ORDER_CREATED count differs from orders")
+    if int((kinds == Ev.DELIVERED).sum()) != len(sh["node"]):
+        bad.append("event log: DELIVERED count differs from shipments")
+    if len(sh["node"]):
+        order = sh["order"].astype(np.int64)
+        t = o["t_created"][order]
+        stamps = [sh[c].astype(float) for c in ("created", "pick_start", "packed", "shipped",
+                                                 "delivered")]
+        eps = 1e-6     # SimPy advances the clock by adding delays: allow float rounding
+        if np.any(stamps[0] < t - eps) or any(np.any(b < a - eps)
+                                              for a, b in zip(stamps, stamps[1:], strict=False)):
+            bad.append("shipment timestamps out of order")
+    return bad

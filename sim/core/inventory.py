@@ -1,0 +1,413 @@
+"""Stock per node×SKU: on hand, reserved, on order, backorders; replenishment and transfers.
+
+``Stock`` owns every stock number of a run, so conservation is one class's invariant: opening +
+received = shipped + transferred out + on hand at every node×SKU. It also owns the
+replenishment policies and decides them on the textbook **inventory position**
+
+    position = on hand − reserved + on order − backorders charged − transfers owed
+
+reviewed on every demand event (a reservation, a backorder charged to the node, a transfer
+request from a downstream node) under continuous review, and at review epochs under periodic
+review. A node with ``replenished_from`` orders from another node: the transfer takes the
+source's stock at once (what the source lacks is owed, in the source's position, and sent as
+its own receipts arrive, after its waiting customers), travels with the lane's lead time and
+counts as on order at the destination until it arrives.
+
+Levels of on hand, reserved, on order, backorders, transfers owed and stock-out time are
+integrated exactly over time (every change closes the previous interval), and the integrals
+are read at the end of the warm-up and at the horizon, so time averages over the measurement
+window come from the event stream, not from samples. After the horizon no orders are placed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from rules.schema import ReorderOutcome
+from sim.core.events import Ev, EventLog
+from sim.core.network import Network
+from sim.core.rng import BlockSampler, stream
+
+__all__ = ["Stock", "nearest_units", "units_from_days", "LEVELS"]
+
+HOURS = 24.0
+_NONE, _CONTINUOUS, _RQ, _PERIODIC, _FORECAST = 0, 1, 2, 3, 4
+_POLICY_CODES = {"none": _NONE, "sS": _CONTINUOUS, "base_stock": _CONTINUOUS, "RQ": _RQ,
+                 "periodic": _PERIODIC, "RS": _PERIODIC, "forecast": _FORECAST}
+#: Integrated levels, in this order, in ``Stock.window_areas``.
+LEVELS = ("on_hand", "reserved", "on_order", "backorders", "owed", "stockout")
+
+
+def nearest_units(x: float) -> int:
+    """The nearest whole number of units, halves up, with a 1e-9 tolerance so that float
+    noise (3 × 18.333… = 54.999…) never moves a level by a unit."""
+    return math.floor(x + 0.5 + 1e-9)
+
+
+def units_from_days(days: float, daily: float) -> int:
+    """Days of forecast demand → units (``nearest_units`` of days × daily forecast)."""
+    return nearest_units(days * daily)
+
+
+class _Forecast:
+    """Per-day demand forecast of one node×SKU (mean and standard deviation per day)."""
+
+    __slots__ = ("method", "alpha", "window", "mean", "mad", "history")
+
+    def __init__(self, o: ReorderOutcome, daily: float):
+        self.method, self.alpha = o.forecast, o.alpha
+        self.window = o.window_days
+        self.mean = daily
+        self.mad = math.sqrt(daily) / 1.25          # Poisson-like until demand is observed
+        self.history: deque[float] = deque(maxlen=o.window_days)
+
+    def observe(self, d: float) -> None:
+        """One day's demand."""
+        if self.method == "moving_average":
+            self.history.append(d)
+            self.mean = sum(self.history) / len(self.history)
+        else:
+            self.mad = self.alpha * abs(d - self.mean) + (1 - self.alpha) * self.mad
+            self.mean = self.alpha * d + (1 - self.alpha) * self.mean
+
+    @property
+    def sigma(self) -> float:
+        """Standard deviation of daily demand (1.25 × MAD for smoothing, sample std for MA)."""
+        if self.method == "moving_average" and len(self.history) >= 2:
+            return float(np.std(self.history, ddof=1))
+        return 1.25 * self.mad
+
+
+class Stock:
+    """Stock levels, replenishment and exact time integrals of one run (lists of lists: fast
+    scalar updates on the hot path)."""
+
+    def __init__(self, env: simpy.Environment, net: Network, log: EventLog, horizon: float,
+                 warmup: float, on_receipt: Callable[[int, int], None]):
+        sc = net.scenario
+        self.env, self.log, self.horizon, self.warmup = env, log, horizon, warmup
+        self.on_receipt = on_receipt
+        self.opening = net.opening.copy()
+        self.carried = net.carried
+        n_nodes, n_skus = net.opening.shape
+        zeros = np.zeros_like(net.opening)
+        self.on_hand = net.opening.tolist()
+        self.atp = net.opening.tolist()               # on hand minus reserved
+        self.reserved, self.on_order = zeros.tolist(), zeros.tolist()
+        self.backorders, self.owed = zeros.tolist(), zeros.tolist()
+        self.received, self.shipped, self.transferred = (zeros.tolist(), zeros.tolist(),
+                                                         zeros.tolist())
+        self.unlimited = [n.stock.unlimited for n in sc.nodes]
+        self.unit_cost = np.array([s.cost for s in sc.skus])
+        self.snapshots: list[list[int]] = []
+        self.policy = [[_NONE] * n_skus for _ in range(n_nodes)]
+        self.s_level = [[-1] * n_skus for _ in range(n_nodes)]
+        self.S_level = [[0] * n_skus for _ in range(n_nodes)]
+        self.Q_level = [[0] * n_skus for _ in range(n_nodes)]
+        self.reviews: dict[float, list[tuple[int, int]]] = defaultdict(list)
+        self._forecasts: dict[tuple[int, int], _Forecast] = {}
+        self._forecast_cover: dict[tuple[int, int], float] = {}
+        self._demand_today = [[0] * n_skus for _ in range(n_nodes)]
+        # Lanes: each node's supplier (lead time, costs, lot sizes) and source node (or -1).
+        names = {n.name: i for i, n in enumerate(sc.nodes)}
+        suppliers = {s.name: s for s in sc.suppliers}
+        self.lane = [suppliers[n.supplier] for n in sc.nodes]
+        self.source = [names.get(n.replenished_from, -1) for n in sc.nodes]
+        self.lead_mean = [s.lead_time_days.mean for s in self.lane]
+        self._lead = {s.name: BlockSampler(s.lead_time_days, stream(sc.seed, f"supply/{s.name}"))
+                      for s in sc.suppliers}
+        self._busy_until: dict[str, float] = defaultdict(float)
+        self._owed_queue: dict[tuple[int, int], deque[list[int]]] = defaultdict(deque)
+        self.in_transit = 0
+        #: purchase orders: (t, node, sku, qty, source node or -1)
+        self.orders: list[tuple[float, int, int, int, int]] = []
+        # Exact time integrals (level × hours) and the window readings.
+        self._last = [[0.0] * n_skus for _ in range(n_nodes)]
+        self._area = {k: [[0.0] * n_skus for _ in range(n_nodes)] for k in LEVELS}
+        self._a_oh, self._a_res, self._a_oo = (self._area[k] for k in LEVELS[:3])
+        self._a_bo, self._a_owed, self._a_out = (self._area[k] for k in LEVELS[3:])
+        self._window: list[np.ndarray] = []
+        # Replenishment cycles (between receipts) and whether each saw a shortage (type-1).
+        self._short = [[False] * n_skus for _ in range(n_nodes)]
+        self.cycles = [[0] * n_skus for _ in range(n_nodes)]
+        self.short_cycles = [[0] * n_skus for _ in range(n_nodes)]
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def set_policy(self, node: int, sku: int, o: ReorderOutcome, daily: float) -> None:
+        """Turn a reorder outcome (levels in units or days of forecast demand) into unit
+        levels for ``node``×``sku``."""
+        def level(units: int | None, days: float) -> int:
+            return units if units is not None else units_from_days(days, daily)
+
+        s_units = level(o.s_units, o.s_days)
+        S_units = level(o.S_units, o.S_days)
+        if o.policy in ("sS", "periodic"):
+            self.s_level[node][sku] = s_units
+            self.S_level[node][sku] = max(s_units + 1, S_units)
+        elif o.policy in ("base_stock", "RS"):
+            S_units = max(1, S_units)
+            self.s_level[node][sku], self.S_level[node][sku] = S_units - 1, S_units
+        elif o.policy == "RQ":
+            self.s_level[node][sku] = s_units
+            self.Q_level[node][sku] = max(1, level(o.Q_units, o.Q_days))
+        elif o.policy == "forecast":
+            f = self._forecasts[(node, sku)] = _Forecast(o, daily)
+            self._forecast_cover[(node, sku)] = (self.lead_mean[node] + o.review_days, o.z)
+            self._set_forecast_level(node, sku, f)
+        self.policy[node][sku] = _POLICY_CODES[o.policy]
+        if o.policy in ("periodic", "RS", "forecast"):
+            self.reviews[o.review_days].append((node, sku))
+
+    def _set_forecast_level(self, node: int, sku: int, f: _Forecast) -> None:
+        cover, z = self._forecast_cover[(node, sku)]
+        S_units = max(1, nearest_units(f.mean * cover + z * f.sigma * math.sqrt(cover)))
+        self.s_level[node][sku], self.S_level[node][sku] = S_units - 1, S_units
+
+    def start(self) -> None:
+        """Initial replenishment check, periodic reviews, forecasts, window and snapshots."""
+        for n, row in enumerate(self.policy):
+            for s, code in enumerate(row):
+                if code in (_CONTINUOUS, _RQ):
+                    self.reorder(n, s)
+        if self._forecasts:
+            self.env.process(self._observe_days())
+        for days, items in sorted(self.reviews.items()):
+            self.env.process(self._periodic_review(days, items))
+        self.env.process(self._open_window())
+        self.env.process(self._snapshots())
+
+    def position(self, node: int, s: int) -> int:
+        """Inventory position: on hand − reserved + on order − backorders − transfers owed."""
+        return (self.atp[node][s] + self.on_order[node][s] - self.backorders[node][s]
+                - self.owed[node][s])
+
+    # -- stock movements --------------------------------------------------------------------
+
+    def _touch(self, n: int, s: int) -> None:
+        """Close the interval since the last change of ``n``×``s`` into the time integrals."""
+        now = self.env.now
+        dt = now - self._last[n][s]
+        if dt > 0:
+            self._last[n][s] = now
+            self._a_oh[n][s] += self.on_hand[n][s] * dt
+            self._a_res[n][s] += self.reserved[n][s] * dt
+            self._a_oo[n][s] += self.on_order[n][s] * dt
+            self._a_bo[n][s] += self.backorders[n][s] * dt
+            self._a_owed[n][s] += self.owed[n][s] * dt
+            if self.atp[n][s] <= 0:
+                self._a_out[n][s] += dt
+
+    def reserve(self, node: int, sku: int, qty: int) -> None:
+        """Promise ``qty`` units to a shipment (ATP falls; on hand stays until packed); a
+        demand event, so the node's policy reviews."""
+        self._touch(node, sku)
+        self.atp[node][sku] -= qty
+        self.reserved[node][sku] += qty
+        self._demand_today[node][sku] += qty
+        self.reorder(node, sku)
+
+    def ship(self, node: int, sku: int, qty: int) -> None:
+        """Reserved units leave the node."""
+        self._touch(node, sku)
+        self.on_hand[node][sku] -= qty
+        self.reserved[node][sku] -= qty
+        self.shipped[node][sku] += qty
+
+    def charge_backorder(self, node: int, sku: int, qty: int) -> None:
+        """A customer demand the network could not fill now waits, counted against ``node``:
+        its position falls and its policy reviews; the current cycle had a shortage."""
+        self._touch(node, sku)
+        self.backorders[node][sku] += qty
+        self._demand_today[node][sku] += qty
+        self._short[node][sku] = True
+        self.reorder(node, sku)
+
+    def release_backorder(self, node: int, sku: int, qty: int) -> None:
+        """A waiting demand left ``node``'s position (filled, or cancelled)."""
+        self._touch(node, sku)
+        self.backorders[node][sku] -= qty
+
+    def mark_shortage(self, node: int, sku: int) -> None:
+        """A demand counted against ``node`` was lost: the cycle had a shortage."""
+        self._short[node][sku] = True
+
+    def reorder(self, node: int, s: int) -> None:
+        """Continuous review: (s,S) and base-stock order up to S, (R,Q) orders multiples of Q."""
+        code = self.policy[node][s]
+        if code != _CONTINUOUS and code != _RQ:
+            return
+        if self.env.now >= self.horizon:
+            return
+        position = self.position(node, s)
+        if position > self.s_level[node][s]:
+            return
+        if code == _RQ:
+            q = self.Q_level[node][s]
+            qty = q * ((self.s_level[node][s] - position) // q + 1)
+        else:
+            qty = self.S_level[node][s] - position
+        self._place_order(node, s, qty)
+
+    def _periodic_review(self, days: float, items: list[tuple[int, int]]):
+        """Every ``days``: order up to S where the position is at or below s (for (R,S) and
+        forecast policies s = S − 1; forecast policies first re-set S)."""
+        while True:
+            for node, s in items:
+                f = self._forecasts.get((node, s))
+                if f is not None:
+                    self._set_forecast_level(node, s, f)
+                position = self.position(node, s)
+                if position <= self.s_level[node][s]:
+                    self._place_order(node, s, self.S_level[node][s] - position)
+            yield self.env.timeout(days * HOURS)
+            if self.env.now >= self.horizon:
+                return
+
+    def _observe_days(self):
+        """At each midnight, forecasts see the day's demand at their node."""
+        demand = self._demand_today
+        while True:
+            yield self.env.timeout(HOURS)
+            for (n, s), f in self._forecasts.items():
+                f.observe(demand[n][s])
+            for row in demand:
+                row[:] = [0] * len(row)
+            if self.env.now >= self.horizon:
+                return
+
+    def _place_order(self, node: int, s: int, need: int) -> None:
+        """Order ``need`` units (rounded up to the lane's MOQ and multiple) from the node's
+        supplier, or request them from its source node."""
+        if self.unlimited[node]:
+            return
+        qty = self.lane[node].lot(need)
+        self._touch(node, s)
+        self.on_order[node][s] += qty
+        src = self.source[node]
+        self.orders.append((self.env.now, node, s, qty, src))
+        self.log.add(self.env.now, Ev.PO_PLACED, node=node, sku=s, qty=qty, value=src)
+        if src >= 0:
+            self._request_transfer(src, node, s, qty)
+            return
+        lane = self.lane[node]
+        start = self.env.now
+        if lane.capacity_per_day is not None:
+            start = max(start, self._busy_until[lane.name])
+            self._busy_until[lane.name] = start + qty / lane.capacity_per_day * HOURS
+            start = self._busy_until[lane.name]
+        self._deliver(node, s, qty, start - self.env.now)
+
+    def _deliver(self, node: int, s: int, qty: int, delay: float) -> None:
+        lead = delay + max(0.0, self._lead[self.lane[node].name].next()) * HOURS
+        self.env.timeout(lead).callbacks.append(lambda _ev: self._receive(node, s, qty))
+
+    def _request_transfer(self, src: int, dest: int, s: int, qty: int) -> None:
+        """Demand on the source node: send what it has, owe the rest."""
+        self._demand_today[src][s] += qty
+        take = min(qty, max(0, self.atp[src][s]))
+        if take:
+            self._send(src, dest, s, take)
+        if qty > take:
+            self._touch(src, s)
+            self.owed[src][s] += qty - take
+            self._owed_queue[(src, s)].append([dest, qty - take])
+            self._short[src][s] = True
+        self.reorder(src, s)
+
+    def _send(self, src: int, dest: int, s: int, qty: int) -> None:
+        self._touch(src, s)
+        self.on_hand[src][s] -= qty
+        self.atp[src][s] -= qty
+        self.transferred[src][s] += qty
+        self.in_transit += qty
+        self.log.add(self.env.now, Ev.TRANSFER_OUT, node=src, sku=s, qty=qty, value=dest)
+        self._deliver(dest, s, qty, 0.0)
+
+    def _receive(self, node: int, s: int, qty: int) -> None:
+        self._touch(node, s)
+        self.on_hand[node][s] += qty
+        self.atp[node][s] += qty
+        self.on_order[node][s] -= qty
+        self.received[node][s] += qty
+        if self.source[node] >= 0:
+            self.in_transit -= qty
+        if self.warmup <= self.env.now < self.horizon:
+            self.cycles[node][s] += 1
+            self.short_cycles[node][s] += self._short[node][s]
+        self._short[node][s] = False
+        self.log.add(self.env.now, Ev.RECEIVED, node=node, sku=s, qty=qty)
+        self.on_receipt(node, s)
+        self._pay_owed(node, s)
+        self.reorder(node, s)
+
+    def _pay_owed(self, node: int, s: int) -> None:
+        """Send owed transfers, oldest first, from what the node has left."""
+        queue = self._owed_queue.get((node, s))
+        while queue and self.atp[node][s] > 0:
+            item = queue[0]
+            take = min(item[1], self.atp[node][s])
+            self._touch(node, s)
+            self.owed[node][s] -= take
+            self._send(node, item[0], s, take)
+            item[1] -= take
+            if item[1] == 0:
+                queue.popleft()
+
+    # -- measurement ------------------------------------------------------------------------
+
+    def _read_areas(self) -> np.ndarray:
+        """Every integral closed at now: array [level, node, sku] of level × hours."""
+        for n, row in enumerate(self._last):
+            for s in range(len(row)):
+                self._touch(n, s)
+        return np.array([self._area[k] for k in LEVELS], dtype=float)
+
+    def _positions(self) -> np.ndarray:
+        """[node, sku] inventory positions now."""
+        return (np.asarray(self.atp) + np.asarray(self.on_order) - np.asarray(self.backorders)
+                - np.asarray(self.owed))
+
+    def _open_window(self):
+        yield self.env.timeout(self.warmup)
+        self._window = [self._read_areas()]
+        self._window_positions = [self._positions()]
+
+    def close_window(self) -> None:
+        """Read the integrals at the horizon (call with the clock at the horizon)."""
+        self._window.append(self._read_areas())
+        self._window_positions.append(self._positions())
+
+    def _snapshots(self):
+        """Daily totals for charts (downsampled series; KPIs use the exact integrals)."""
+        while True:
+            self.snapshots.append([sum(row) for row in self.on_hand])
+            yield self.env.timeout(HOURS)
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """Final stock tables, window integrals, orders and cycles for KPIs and invariants."""
+        if len(self._window) != 2:
+            raise RuntimeError("the measurement window was not closed at the horizon")
+        start, end = self._window
+        po = np.array(self.orders, dtype=float).reshape(-1, 5)
+        return {"opening": self.opening, "received": np.asarray(self.received),
+                "shipped": np.asarray(self.shipped),
+                "transferred": np.asarray(self.transferred),
+                "on_hand": np.asarray(self.on_hand),
+                "reserved": np.asarray(self.reserved), "on_order": np.asarray(self.on_order),
+                "backorders": np.asarray(self.backorders), "owed": np.asarray(self.owed),
+                "in_transit": np.int64(self.in_transit),
+                "window_area": end - start,
+                "window_positions": np.stack(self._window_positions),
+                "cycles": np.asarray(self.cycles), "short_cycles": np.asarray(self.short_cycles),
+                "po_t": po[:, 0], "po_node": po[:, 1].astype(np.int64),
+                "po_sku": po[:, 2].astype(np.int64), "po_qty": po[:, 3].astype(np.int64),
+                "po_source": po[:, 4].astype(np.int64),
+                "snapshots": np.asarray(self.snapshots, dtype=np.int64),
+                "carried": np.asarray(self.carried),
+                "unlimited": np.asarray(self.unlimited), "unit_cost": self.unit_cost}

@@ -1,0 +1,1 @@
+"""Measuring a finished run: KPIs as pure functions of its tables (``kpis``)."""

@@ -1,0 +1,364 @@
+"""The scenario: typed, frozen description of a DOM network and its demand (pydantic models).
+
+Validation happens once, here; ``sim.scenario.loader`` reads files into these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.scenario.dists import Dist
+
+__all__ = [
+    "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
+    "StockSpec", "Node", "RateRow", "CarrierService", "Carrier", "Supplier", "Policies", "Costs",
+    "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
+]
+
+CHANNEL_KINDS = ("web", "app", "marketplace", "store", "call_center", "b2b")
+NODE_KINDS = ("dc", "store", "3pl", "dropship")
+ZONES = 8
+
+
+class ScenarioError(ValueError):
+    """A scenario (or a file it references) is invalid; the message is one line for users."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Sku(_Frozen):
+    """A sellable item."""
+
+    id: str = Field(min_length=1)
+    weight_lb: float = Field(gt=0)
+    price: float = Field(gt=0)
+    cost: float = Field(ge=0)
+    popularity: float = Field(ge=0, description="relative demand weight")
+    launch_date: dt.date | None = None
+    group: str | None = Field(None, description="kit/item group kept together when splitting")
+
+
+class Region(_Frozen):
+    """A customer region (a metro area), sampled by weight."""
+
+    metro: str
+    state: str = ""
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    population: float = Field(gt=0, description="sampling weight")
+
+
+class ServiceLevel(_Frozen):
+    """A delivery promise offered by a channel and the share of orders choosing it."""
+
+    name: str
+    promise_days: int = Field(ge=0, le=30)
+    share: float = Field(gt=0, le=1)
+
+
+def _profile(n: int):
+    def check(v: list[float]) -> list[float]:
+        if len(v) != n:
+            raise ValueError(f"needs exactly {n} values, got {len(v)}")
+        if any(x < 0 for x in v) or sum(v) <= 0:
+            raise ValueError("values must be ≥ 0 with a positive sum")
+        return v
+    return check
+
+
+class Channel(_Frozen):
+    """A sales channel: arrival rate profile, basket shape and promise mix."""
+
+    name: str
+    kind: Literal["web", "app", "marketplace", "store", "call_center", "b2b"]
+    orders_per_day: float = Field(gt=0)
+    hour_profile: list[float] = Field(default_factory=lambda: [1.0] * 24,
+                                      description="relative weights of hours 0..23")
+    dow_profile: list[float] = Field(default_factory=lambda: [1.0] * 7,
+                                     description="relative weights Monday..Sunday")
+    season_multipliers: list[float] = Field(default_factory=list,
+                                            description="per-week demand multiplier, cycled")
+    lines_per_order: Dist
+    units_per_line: Dist
+    service_levels: list[ServiceLevel] = Field(min_length=1)
+    tier_mix: dict[str, float] = Field(default_factory=lambda: {"standard": 1.0},
+                                       description="customer tier → share of orders")
+
+    _hours = field_validator("hour_profile")(_profile(24))
+    _dows = field_validator("dow_profile")(_profile(7))
+
+    @field_validator("season_multipliers")
+    @classmethod
+    def _season(cls, v):
+        if any(x < 0 for x in v):
+            raise ValueError("multipliers must be ≥ 0")
+        return v
+
+    @model_validator(mode="after")
+    def _shares(self):
+        total = sum(s.share for s in self.service_levels)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"service_levels shares must sum to 1 (got {total:g})")
+        tiers = sum(self.tier_mix.values())
+        if not self.tier_mix or any(v < 0 for v in self.tier_mix.values()) or \
+                not math.isclose(tiers, 1.0, abs_tol=1e-6):
+            raise ValueError(f"tier_mix shares must be ≥ 0 and sum to 1 (got {tiers:g})")
+        return self
+
+
+class Capacity(_Frozen):
+    """Pick/pack capacity: ``pickers`` parallel servers, each taking a random time per shipment."""
+
+    pickers: int = Field(ge=1)
+    minutes_per_order: float = Field(gt=0)
+    minutes_per_unit: float = Field(0.0, ge=0)
+    time_cv: float = Field(1.0, gt=0, description="coefficient of variation (1 = exponential)")
+
+    @property
+    def orders_per_hour(self) -> float:
+        """Nominal throughput for single-unit orders."""
+        return self.pickers * 60.0 / (self.minutes_per_order + self.minutes_per_unit)
+
+
+class Shift(_Frozen):
+    """Hours pickers work (``end_hour`` may be 24); ``days`` are 0=Monday..6=Sunday."""
+
+    start_hour: float = Field(ge=0, lt=24)
+    end_hour: float = Field(gt=0, le=24)
+    days: list[int] = Field(default_factory=lambda: list(range(7)))
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_hour <= self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        if any(d < 0 or d > 6 for d in self.days):
+            raise ValueError("days must be 0..6 (Monday..Sunday)")
+        return self
+
+
+class Handling(_Frozen):
+    """Node handling cost per shipment and per unit."""
+
+    per_order: float = Field(ge=0)
+    per_unit: float = Field(0.0, ge=0)
+
+
+class StockSpec(_Frozen):
+    """Opening stock: days of forecast supply, an assortment limit and explicit overrides."""
+
+    days_of_supply: float = Field(0.0, ge=0)
+    assortment_top_n: int | None = Field(None, ge=1, description="carry only the N most popular")
+    units: dict[str, int] = Field(default_factory=dict, description="explicit SKU → units")
+    unlimited: bool = Field(False, description="drop-shippers: stock never runs out")
+
+    @field_validator("units")
+    @classmethod
+    def _nonneg(cls, v):
+        bad = [k for k, q in v.items() if q < 0]
+        if bad:
+            raise ValueError(f"units must be ≥ 0 (SKU {bad[0]})")
+        return v
+
+
+class Node(_Frozen):
+    """A fulfilment node: DC, store, 3PL or drop-shipper."""
+
+    name: str
+    kind: Literal["dc", "store", "3pl", "dropship"]
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    capacity: Capacity
+    shifts: list[Shift] = Field(default_factory=lambda: [Shift(start_hour=0, end_hour=24)])
+    cutoff_hour: float = Field(16.0, ge=0, le=24, description="packed by then ships same day")
+    handling: Handling
+    stock: StockSpec = StockSpec()
+    supplier: str
+    priority: int = Field(0, description="for rank_by node_priority; higher first")
+    daily_order_capacity: int | None = Field(None, ge=1, description="shipments a day the DOM "
+                                             "may assign (rules opt in to respecting it)")
+    closed: bool = False
+    forecast_share: float | None = Field(None, ge=0, le=1)
+    replenished_from: str | None = Field(None, description="another node whose stock feeds "
+                                         "this one (multi-echelon); None = the supplier")
+
+
+class RateRow(_Frozen):
+    """One weight bracket of a rate card: price by zone for parcels up to ``weight_lb_max``."""
+
+    weight_lb_max: float = Field(gt=0)
+    z1: float = Field(ge=0)
+    z2: float = Field(ge=0)
+    z3: float = Field(ge=0)
+    z4: float = Field(ge=0)
+    z5: float = Field(ge=0)
+    z6: float = Field(ge=0)
+    z7: float = Field(ge=0)
+    z8: float = Field(ge=0)
+
+    def by_zone(self) -> tuple[float, ...]:
+        """Rates for zones 1..8."""
+        return (self.z1, self.z2, self.z3, self.z4, self.z5, self.z6, self.z7, self.z8)
+
+
+class CarrierService(_Frozen):
+    """A carrier service: zone × weight prices, scheduled transit days by zone, lateness."""
+
+    name: str
+    rate_card: list[RateRow] = Field(min_length=1)
+    transit_days: list[int] = Field(description="scheduled days for zones 1..8")
+    delay_days: Dist = Field(description="extra days beyond schedule (0 most of the time)")
+    pickup_hour: float = Field(18.0, ge=0, lt=24)
+    pickup_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5])
+
+    @field_validator("transit_days")
+    @classmethod
+    def _transit(cls, v):
+        if len(v) != ZONES or any(d < 0 for d in v):
+            raise ValueError(f"needs {ZONES} values ≥ 0 (zones 1..8)")
+        return v
+
+    @field_validator("rate_card")
+    @classmethod
+    def _ascending(cls, v):
+        w = [r.weight_lb_max for r in v]
+        if w != sorted(w) or len(set(w)) != len(w):
+            raise ValueError("weight_lb_max must be strictly ascending")
+        return v
+
+    @field_validator("pickup_days")
+    @classmethod
+    def _days(cls, v):
+        if not v or any(d < 0 or d > 6 for d in v):
+            raise ValueError("needs at least one day in 0..6")
+        return v
+
+
+class Carrier(_Frozen):
+    """A parcel carrier and its services."""
+
+    name: str
+    services: list[CarrierService] = Field(min_length=1)
+
+
+class Supplier(_Frozen):
+    """A replenishment lane: lead time, order costs and lot-sizing terms.
+
+    An external supplier sells at ``price_factor`` × the SKU's cost. A node with
+    ``replenished_from`` gets its stock from another node along this lane instead: the units
+    already belong to the retailer, so only ``unit_cost`` (freight, handling) and ``order_cost``
+    are charged."""
+
+    name: str
+    lead_time_days: Dist
+    order_cost: float = Field(0.0, ge=0, description="fixed cost per replenishment order "
+                              "(one node×SKU order line)")
+    price_factor: float = Field(1.0, ge=0, description="purchase price per unit = factor × "
+                                "SKU cost (not charged on transfers between nodes)")
+    unit_cost: float = Field(0.0, ge=0, description="freight/handling per unit ordered")
+    moq: int = Field(1, ge=1, description="minimum order quantity (units)")
+    order_multiple: int = Field(1, ge=1, description="order quantities are rounded up to this")
+    capacity_per_day: float | None = Field(None, gt=0, description="units a day the lane can "
+                                           "ship; orders queue first come, first served")
+
+    def lot(self, qty: int) -> int:
+        """The quantity actually ordered for a need of ``qty`` units (MOQ, then multiple)."""
+        qty = max(qty, self.moq)
+        return -(-qty // self.order_multiple) * self.order_multiple
+
+
+class Policies(_Frozen):
+    """Which rule set decides at each decision point (library name or path)."""
+
+    sourcing: str
+    split: str
+    carrier: str
+    reorder: str
+    priority: str | None = None
+    backorder: str | None = None
+
+
+class Costs(_Frozen):
+    """Cost parameters outside rate cards and handling."""
+
+    split_penalty: float = Field(1.5, ge=0, description="per shipment beyond the first")
+    holding_rate_per_year: float = Field(0.25, ge=0, le=10, description="holding cost per "
+                                         "year as a share of the unit cost, charged on the "
+                                         "exact time-average on hand")
+    backorder_per_unit_day: float = Field(1.0, ge=0, description="cost per customer unit "
+                                          "backordered per day")
+    lost_sale_per_unit: float | None = Field(None, ge=0, description="cost per unit of a "
+                                             "cancelled (lost) order line; None = the SKU's "
+                                             "margin, price − cost")
+
+
+class Scenario(_Frozen):
+    """Everything a run needs besides the rule engine."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    start_date: dt.date = dt.date(2026, 1, 5)
+    horizon_days: float = Field(gt=0, le=366)
+    warmup_days: float = Field(0.0, ge=0)
+    seed: int = Field(0, ge=0)
+    drain_days: float = Field(14.0, ge=0, description="after the horizon, time to empty queues")
+    skus: list[Sku] = Field(min_length=1)
+    regions: list[Region] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+    nodes: list[Node] = Field(min_length=1)
+    carriers: list[Carrier] = Field(min_length=1)
+    suppliers: list[Supplier] = Field(min_length=1)
+    policies: Policies
+    costs: Costs = Costs()
+
+    @model_validator(mode="after")
+    def _cross_refs(self):
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError("warmup_days: must be shorter than horizon_days")
+        for field in ("skus", "channels", "nodes", "carriers", "suppliers"):
+            key = "id" if field == "skus" else "name"
+            seen: set[str] = set()
+            for item in getattr(self, field):
+                name = getattr(item, key)
+                if name in seen:
+                    raise ValueError(f"{field}: duplicate {key} '{name}'")
+                seen.add(name)
+        suppliers = {s.name for s in self.suppliers}
+        sku_ids = {s.id for s in self.skus}
+        for i, n in enumerate(self.nodes):
+            if n.supplier not in suppliers:
+                raise ValueError(f"nodes[{i}].supplier: unknown supplier '{n.supplier}'")
+            unknown = set(n.stock.units) - sku_ids
+            if unknown:
+                raise ValueError(f"nodes[{i}].stock.units: unknown SKU '{sorted(unknown)[0]}'")
+        _check_echelons(self.nodes)
+        if all(n.closed for n in self.nodes):
+            raise ValueError("nodes: every node is closed")
+        return self
+
+
+def _check_echelons(nodes: list[Node]) -> None:
+    """``replenished_from`` names another stocked node and the feeds form no cycle."""
+    index = {n.name: i for i, n in enumerate(nodes)}
+    for i, n in enumerate(nodes):
+        src = n.replenished_from
+        if src is None:
+            continue
+        where = f"nodes[{i}].replenished_from"
+        if src not in index:
+            raise ValueError(f"{where}: unknown node '{src}'")
+        if src == n.name:
+            raise ValueError(f"{where}: a node cannot replenish itself")
+        if n.stock.unlimited:
+            raise ValueError(f"{where}: an unlimited node needs no replenishment")
+        seen, cur = {n.name}, src
+        while cur is not None:
+            if cur in seen:
+                raise ValueError(f"{where}: replenishment cycle through '{cur}'")
+            seen.add(cur)
+            cur = nodes[index[cur]].replenished_from

@@ -1,0 +1,2 @@
+"""Keeping results: atomic writes (``atomic``), run directories (``rundir``) and the run
+registry (``registry``)."""

@@ -1,0 +1,133 @@
+"""Run directories: layout, atomic writes, and loading past runs.
+
+A run directory ``<out>/<run-id>/`` holds ``scenario.yaml`` (resolved), ``kpis.json``
+(deterministic: same scenario + seed ⇒ same bytes), ``orders.parquet``, ``shipments.parquet``,
+``events.parquet``, ``trace.parquet`` and ``meta.json`` (timings, versions). The directory is
+built under a temporary name and renamed into place, so readers never see half a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from sim.core.model import RunResult, Status
+from sim.experiments.runner import Outcome
+
+__all__ = ["write_run", "load_kpis", "atomic_dir", "code_version",
+           "orders_table", "shipments_table", "trace_table"]
+
+
+class atomic_dir:  # noqa: N801 - used like a function in a with-statement
+    """Context manager: yields a temporary directory that replaces ``final`` on success."""
+
+    def __init__(self, final: Path):
+        self.final = Path(final)
+
+    def __enter__(self) -> Path:
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".{self.final.name}."))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = None
+        if self.final.exists():
+            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
+            os.replace(self.final, old)
+        os.replace(self.tmp, self.final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def code_version() -> str:
+    """Package version plus git commit when run from a checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version("domlab")
+    except PackageNotFoundError:
+        v = "0+unknown"
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{v}+{sha}" if sha else v
+
+
+def orders_table(run: RunResult) -> pa.Table:
+    """One row per order with readable channel, service, region and status names."""
+    o, sc = run.orders, run.scenario
+    d = dict(o)
+    d["channel"] = np.array([c.name for c in sc.channels])[o["channel"]]
+    d["region"] = np.array([r.metro for r in sc.regions])[o["region"]]
+    d["status"] = np.array([s.name.lower() for s in Status])[o["status"]]
+    return pa.table({k: (pa.array(v.tolist()) if v.dtype == object else v) for k, v in d.items()})
+
+
+def shipments_table(run: RunResult) -> pa.Table:
+    """One row per shipment with node and carrier service names."""
+    sh, sc = run.shipments, run.scenario
+    d = {k: v for k, v in sh.items()}
+    if len(sh["node"]):
+        d["node"] = np.array([n.name for n in sc.nodes])[sh["node"].astype(np.int64)]
+        d["service"] = np.array(run.services)[sh["service"].astype(np.int64)]
+    return pa.table({k: (pa.array(np.asarray(v).tolist()) if np.asarray(v).dtype == object
+                         else np.asarray(v)) for k, v in d.items()})
+
+
+def trace_table(run: RunResult) -> pa.Table:
+    """One row per decision: which rules matched, which won, and the outcome (JSON)."""
+    cols = list(zip(*run.trace, strict=True)) if run.trace else [[]] * 7
+    names = ["t_hours", "order_id", "point", "ruleset", "winner", "matched", "subject"]
+    table = {n: list(c) for n, c in zip(names, cols, strict=True)}
+    text = {k: json.dumps(v, sort_keys=True) for k, v in run.outcomes.items()}
+    table["outcome"] = [text[(r[3], r[5])] for r in run.trace]
+    return pa.table(table)
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | None = None) -> Path:
+    """Write a run's directory atomically; returns its path."""
+    run = outcome.run
+    final = Path(out_dir) / outcome.run_id
+    with atomic_dir(final) as tmp:
+        sc = run.scenario
+        (tmp / "scenario.yaml").write_text(
+            yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+        kpis = {"run_id": outcome.run_id, "scenario": sc.name, "seed": sc.seed,
+                "engine": run.engine, "rulesets": run.rulesets, **outcome.kpis}
+        (tmp / "kpis.json").write_text(_json(kpis))
+        pq.write_table(orders_table(run), tmp / "orders.parquet")
+        pq.write_table(shipments_table(run), tmp / "shipments.parquet")
+        pq.write_table(run.events.to_arrow([n.name for n in sc.nodes], [s.id for s in sc.skus]),
+                       tmp / "events.parquet")
+        pq.write_table(trace_table(run), tmp / "trace.parquet")
+        meta = {"run_id": outcome.run_id, "code_version": code_version(),
+                "wall_seconds": round(outcome.seconds, 3),
+                "orders_per_second": round(outcome.orders_per_second, 1),
+                "events": len(run.events), "decisions": len(run.trace), **outcome.extra}
+        (tmp / "meta.json").write_text(_json(meta))
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+    return final
+
+
+def load_kpis(run_dir: Path) -> dict[str, Any]:
+    """The ``kpis.json`` of a run directory."""
+    return json.loads((Path(run_dir) / "kpis.json").read_text())
