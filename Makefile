@@ -19,11 +19,18 @@ demo: $(STAMP)
 	$(BIN)/domlab compare scenarios/omnichannel.yaml scenarios/omnichannel_cost_first.yaml \
 		--out out/demo --report out/demo/report
 
+# ruff, then the layers contract in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+
+# The whole suite, slow and browser tests included, on 2 pytest-xdist workers: about 1m20s
+# instead of 2m15s on 2 cores. Each test file stays on one worker (module fixtures, the app's
+# cache). `make test XDIST=` runs it in one process; `pytest -m "not slow"` skips the slowest.
+XDIST ?= -n 2 --dist loadfile
 
 test: $(STAMP) lint browser-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST)
 
 # The browser test drives Debian's Chromium (never `playwright install`): install it if missing.
 .PHONY: browser-deps

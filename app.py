@@ -110,9 +110,8 @@ def sidebar() -> Settings:
                            help="Every scenario runs on the same seed(s), so they see the same "
                            "orders (common random numbers).")
     reps = sb.number_input("Replications", min_value=1, max_value=10, value=1, step=1,
-                           key="reps", disabled=not ad.HAVE_EXPERIMENT,
-                           help="More than one gives 95% confidence intervals (paired by "
-                           "seed)." if ad.HAVE_EXPERIMENT else "Needs sim.experiments.experiment.")
+                           key="reps", help="More than one gives 95% confidence intervals "
+                           "(paired by seed), on the seeds `domlab compare --reps` uses.")
     engine = sb.radio("Rule engine", ENGINES, key="engine", horizontal=True,
                       help="compiled: plain-Python closures (fast); durable: durable-rules, "
                       "the reference. Both decide identically.")
@@ -134,8 +133,8 @@ def sidebar() -> Settings:
             uploads[f"{UPLOAD_PREFIX}{scenario.name}"] = scenario
             sb.success(f"{up.name}: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
                        f"{len(scenario.channels)} channels: pick it below.")
-    return Settings(int(slots), float(horizon), int(seed), int(reps if ad.HAVE_EXPERIMENT else 1),
-                    str(engine), bool(save), uploads)
+    return Settings(int(slots), float(horizon), int(seed), int(reps), str(engine), bool(save),
+                    uploads)
 
 
 def _short(path: Path) -> str:
@@ -231,27 +230,23 @@ def config_key(slots: Sequence[Slot], settings: Settings) -> str:
 
 def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
     """Run every slot × replication with a progress bar; ``None`` (error shown) on failure."""
-    seeds = ad.replication_seeds(settings.seed, settings.reps)
     labels = ad.unique_labels([s.label for s in slots])
-    total = len(slots) * len(seeds)
+    total = len(slots) * settings.reps
     bar = st.progress(0.0, text="Starting…")
     save_root = str(RUNS_ROOT) if settings.save else None
+
+    def run(scenario: Scenario, engine: str) -> ad.AppRun:
+        return simulate(ad.run_key(scenario, engine), save_root, scenario, engine)
+
+    def progress(done: int, total: int, spec) -> None:
+        bar.progress(done / total, text=f"{spec.labels['label']}: replication "
+                     f"{spec.labels['rep'] + 1}/{settings.reps} (seed {spec.scenario.seed}) "
+                     f"— run {done + 1} of {total}")
+
     t0 = time.perf_counter()
-    groups = []
-    done = 0
     try:
-        for slot, label in zip(slots, labels, strict=True):
-            runs = []
-            for j, seed in enumerate(seeds):
-                bar.progress(done / total, text=f"{label}: replication {j + 1}/{len(seeds)} "
-                             f"(seed {seed}) — run {done + 1} of {total}")
-                sc = slot.scenario
-                if sc.seed != seed:
-                    sc = sc.model_copy(update={"seed": seed})
-                runs.append(simulate(ad.run_key(sc, settings.engine), save_root, sc,
-                                     settings.engine))
-                done += 1
-            groups.append(ad.RunGroup(label, runs, slot.notes))
+        groups = ad.run_groups([s.scenario for s in slots], labels, settings.reps,
+                               settings.engine, run, progress, [s.notes for s in slots])
     except _ERRORS as exc:
         bar.empty()
         st.error(str(exc))
@@ -399,8 +394,7 @@ def show_timeline(result: Result) -> None:
 def show_past_runs() -> None:
     """Runs saved under the runs root; chart up to four of them side by side."""
     st.subheader("Past runs")
-    st.caption(f"From {_short(RUNS_ROOT)}/" + (" (run registry and run directories)"
-                                                if ad.HAVE_RUNSTORE else ""))
+    st.caption(f"From {_short(RUNS_ROOT)}/ (run registry and run directories)")
     runs = ad.past_runs(RUNS_ROOT)
     if runs.empty:
         st.info("No saved runs yet: run a comparison with 'Save runs' ticked, or "

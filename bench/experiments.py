@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.experiments.executors import InProcessExecutor, ProcessExecutor, default_workers  # noqa: E402
-from sim.experiments.experiment import kpi_columns, replicate  # noqa: E402
+from sim.experiments.replication import kpi_columns, replicate  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 

@@ -2,16 +2,19 @@
 
 * **Inputs.** Library scenarios (``scenarios/*.yaml``) and rule sets per decision point
   (``rules/library/<dir>/*.yaml``); uploaded scenario YAML, checked as untrusted data
-  (``parse_upload``); what-if edits of a scenario (``WhatIf``, ``apply_whatif``).
+  (``parse_upload``); what-if edits of a scenario (``WhatIf``: field-path edits through
+  ``sim.scenario.edit``, applied by ``apply_whatif``).
 * **Runs.** ``simulate`` runs one scenario through ``sim.experiments.runner.run_scenario`` and
   keeps what the app shows as plain tables (``AppRun``: picklable, so the app can cache it),
-  optionally writing the run directory (and a run-registry row) as ``domlab run`` would.
+  optionally writing the run directory and its registry row (``reports.build.save_run``).
+  ``run_groups`` runs every compared scenario × replication through the replication loop the
+  command line uses (``sim.experiments.replication.run_tasks``, same seeds as ``--reps``).
 * **Views.** The KPI comparison table (deltas, and paired confidence intervals when there are
-  replications and ``sim.experiments.experiment`` is importable), rule coverage, map points and
-  flows, one order's timeline, and the list of past runs.
+  replications), rule coverage, map points and flows, one order's timeline, and past runs.
 
 The app holds no model logic: every number comes from ``sim`` (KPIs from ``sim.measure.kpis``,
-statistics from ``sim.experiments.experiment``) or from ``reports`` (charts, table formatting).
+statistics from ``sim.experiments``, formatting and verdicts from ``sim.measure.present``) or
+from ``reports`` (charts).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import math
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,26 +35,23 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from reports.build import VIEW_FILE, save_run
 from reports.charts import RunView
-from reports.html import format_value, kpi_rows
+from reports.html import kpi_rows
 from rules.files import format_loc, read_mapping
-from rules.schema import LIBRARY, POINTS, RuleError, load_ruleset, resolve_ruleset_path
+from rules.schema import LIBRARY, RuleError, load_ruleset, resolve_ruleset_path
+from sim.experiments.comparison import compare_replications, summarize
+from sim.experiments.executors import InProcessExecutor
+from sim.experiments.replication import Progress, replication_specs, run_tasks
 from sim.measure.kpis import KPIS
-from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-
-try:  # replications with confidence intervals: optional, the app degrades without them
-    from sim.experiments import experiment as _experiment
-except ImportError:  # pragma: no cover - depends on the checkout
-    _experiment = None
-try:  # the run registry: optional, run directories are listed without it
-    from sim.store import registry as _runstore
-except ImportError:  # pragma: no cover - depends on the checkout
-    _runstore = None
+from sim.measure.present import format_ci, format_delta, format_half_width, format_value
+from sim.scenario import Scenario, ScenarioError, edit_scenario, load_scenario
+from sim.store.registry import read_registry
 
 __all__ = [
-    "ROOT", "SCENARIOS", "SCENARIO_DATA", "MAX_UPLOAD_BYTES", "POINT_DIRS", "HAVE_EXPERIMENT",
-    "HAVE_RUNSTORE", "library_scenarios", "library_rulesets", "parse_upload", "WhatIf",
-    "apply_whatif", "rules_fingerprint", "run_key", "AppRun", "simulate", "replication_seeds",
+    "ROOT", "SCENARIOS", "SCENARIO_DATA", "MAX_UPLOAD_BYTES", "POINT_DIRS",
+    "library_scenarios", "library_rulesets", "parse_upload", "WhatIf",
+    "apply_whatif", "rules_fingerprint", "run_key", "AppRun", "simulate", "run_groups",
     "RunGroup", "KpiTable", "kpi_table", "views_table", "style_kpi_table", "coverage_table",
     "never_fired", "map_layers_data", "order_timeline", "past_runs", "unique_labels",
 ]
@@ -66,8 +66,6 @@ MAX_UPLOAD_NODES = 500_000
 #: Library folder of each decision point's rule sets.
 POINT_DIRS = {"sourcing": "routing", "split": "split", "carrier": "carrier",
               "priority": "priority", "backorder": "backorder", "reorder": "reorder"}
-HAVE_EXPERIMENT = _experiment is not None
-HAVE_RUNSTORE = _runstore is not None
 HOURS = 24.0
 
 
@@ -190,7 +188,8 @@ def parse_upload(data: bytes, filename: str) -> Scenario:
 
 @dataclass(frozen=True)
 class WhatIf:
-    """Edits of one scenario before it runs (defaults change nothing).
+    """Edits of one scenario before it runs (defaults change nothing), made as field-path
+    edits (``edits``, applied through ``sim.scenario.edit`` like a sweep's parameters).
 
     ``demand`` scales every channel's ``orders_per_day``; ``close_node`` closes one node;
     ``delay_carrier`` gets ``delay_days`` more scheduled transit days on each of its services;
@@ -222,48 +221,52 @@ class WhatIf:
                 parts.append(f"{point}={(ref or 'none').split('/')[-1]}")
         return ", ".join(parts)
 
+    def edits(self, base: Scenario) -> dict[str, Any]:
+        """The field-path edits of ``base`` this what-if makes (path → value, or → a function
+        of the current value), e.g. ``{"nodes[DC-RENO].closed": True}``."""
+        out: dict[str, Any] = {}
+        if self.demand != 1.0:
+            out.update({f"channels[{i}].orders_per_day": _times(self.demand)
+                        for i in range(len(base.channels))})
+        if self.close_node:
+            out[f"nodes[{self.close_node}].closed"] = True
+        if self.delay_carrier and self.delay_days:
+            days = int(self.delay_days)
+            out[f"carriers[{self.delay_carrier}].services"] = lambda services: [
+                {**svc, "transit_days": [d + days for d in svc["transit_days"]]}
+                for svc in services]
+        if self.stock != 1.0:
+            out.update({f"nodes[{i}].stock.days_of_supply": _times(self.stock)
+                        for i in range(len(base.nodes))})
+        out.update({f"policies.{point}": ref for point, ref in self.policies.items()})
+        return out
+
+
+def _times(factor: float) -> Callable[[float], float]:
+    return lambda value: value * factor
+
 
 def apply_whatif(base: Scenario, whatif: WhatIf, horizon_days: float | None = None,
                  seed: int | None = None) -> tuple[Scenario, list[str]]:
-    """``base`` with ``whatif`` applied, a horizon and a seed; validated again.
+    """``base`` with ``whatif``'s edits, a horizon and a seed (``sim.scenario.edit``); validated
+    again like a scenario file.
 
     Returns the scenario and notes for the user (e.g. a warm-up shortened to fit a short
-    horizon). Unknown node or carrier names raise ``ScenarioError``.
+    horizon). Unknown node or carrier names raise ``ScenarioError`` naming the field path.
     """
-    raw = base.model_dump(mode="json")
+    edits: dict[str, Any] = {}
     notes: list[str] = []
-    origin = f"{base.name} (what-if)"
     if horizon_days is not None:
-        raw["horizon_days"] = float(horizon_days)
-        if raw["warmup_days"] >= horizon_days:
-            raw["warmup_days"] = round(horizon_days / 2.0, 2)
+        edits["horizon_days"] = float(horizon_days)
+        if base.warmup_days >= horizon_days:
+            edits["warmup_days"] = round(horizon_days / 2.0, 2)
             notes.append(f"warm-up shortened from {base.warmup_days:g} to "
-                         f"{raw['warmup_days']:g} days to fit the {horizon_days:g}-day horizon")
+                         f"{edits['warmup_days']:g} days to fit the {horizon_days:g}-day "
+                         "horizon")
     if seed is not None:
-        raw["seed"] = int(seed)
-    if whatif.demand != 1.0:
-        for ch in raw["channels"]:
-            ch["orders_per_day"] = ch["orders_per_day"] * whatif.demand
-    if whatif.close_node:
-        hit = [n for n in raw["nodes"] if n["name"] == whatif.close_node]
-        if not hit:
-            raise ScenarioError(f"{origin}: close node: no node named '{whatif.close_node}'")
-        hit[0]["closed"] = True
-    if whatif.delay_carrier and whatif.delay_days:
-        hit = [c for c in raw["carriers"] if c["name"] == whatif.delay_carrier]
-        if not hit:
-            raise ScenarioError(f"{origin}: carrier delay: no carrier named "
-                                f"'{whatif.delay_carrier}'")
-        for svc in hit[0]["services"]:
-            svc["transit_days"] = [d + int(whatif.delay_days) for d in svc["transit_days"]]
-    if whatif.stock != 1.0:
-        for n in raw["nodes"]:
-            n["stock"]["days_of_supply"] = n["stock"]["days_of_supply"] * whatif.stock
-    for point, ref in whatif.policies.items():
-        if point not in POINTS:
-            raise ScenarioError(f"{origin}: policies.{point}: unknown decision point")
-        raw["policies"][point] = ref
-    return scenario_from_dict(raw, origin), notes
+        edits["seed"] = int(seed)
+    edits.update(whatif.edits(base))
+    return edit_scenario(base, edits, f"{base.name} (what-if)"), notes
 
 
 def rules_fingerprint(scenario: Scenario) -> str:
@@ -284,13 +287,6 @@ def run_key(scenario: Scenario, engine: str) -> str:
     blob = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
     return f"{scenario.name}:{digest}:{rules_fingerprint(scenario)}:{engine}"
-
-
-def replication_seeds(seed: int, reps: int) -> list[int]:
-    """Seeds of ``reps`` replications (``sim.experiments.experiment`` streams when available)."""
-    if reps <= 1 or not HAVE_EXPERIMENT:
-        return [int(seed)]
-    return [int(s) for s in _experiment.experiment_seeds(int(seed), int(reps))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,11 +333,11 @@ def _coverage(run: Any) -> pd.DataFrame:
     won: dict[str, Counter] = {}
     matched: dict[str, Counter] = {}
     keys: dict[str, str] = {}
-    for _t, _order, point, ruleset, winner, m, _subject in run.trace:
-        won.setdefault(point, Counter())[winner] += 1
-        keys.setdefault(point, ruleset)
-        for name in (m.split(",") if m else ()):
-            matched.setdefault(point, Counter())[name] += 1
+    for row in run.trace:
+        won.setdefault(row.point, Counter())[row.winner] += 1
+        keys.setdefault(row.point, row.ruleset)
+        for name in (row.matched.split(",") if row.matched else ()):
+            matched.setdefault(row.point, Counter())[name] += 1
     rows = []
     for point, ref in run.scenario.policies.model_dump().items():
         if ref is None:
@@ -397,8 +393,7 @@ def simulate(scenario: Scenario, engine: str = "compiled",
     """Run ``scenario`` (``sim.experiments.runner.run_scenario``) and collect what the app shows.
 
     With ``save_root`` the run directory is written there as ``domlab run`` writes it (with
-    ``view.json``, so ``domlab report`` can render it) and, when ``sim.store.registry`` is
-    available, a run-registry row too.
+    ``view.json``, so ``domlab report`` can render it), and its run-registry row.
     """
     from sim.experiments.runner import run_scenario
     from sim.store.rundir import orders_table, shipments_table, trace_table
@@ -418,19 +413,8 @@ def simulate(scenario: Scenario, engine: str = "compiled",
         trace=_compact(trace_table(run).to_pandas()), coverage=_coverage(run),
         nodes=nodes, flows=flows)
     if save_root is not None:
-        app_run.run_dir = str(_save(outcome, view, Path(save_root), engine))
+        app_run.run_dir = str(save_run(outcome, view, Path(save_root), register=True))
     return app_run
-
-
-def _save(outcome: Any, view: RunView, root: Path, engine: str) -> Path:
-    """Write the run directory (and registry row) the way the CLI does."""
-    from sim.store.rundir import code_version, write_run
-
-    path = write_run(outcome, root, {"view.json": json.dumps(view.to_dict(), sort_keys=True)})
-    if HAVE_RUNSTORE and HAVE_EXPERIMENT:
-        row = _experiment.run_row(outcome, engine)
-        _runstore.write_rows(root, pd.DataFrame([row]), code_version())
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,6 +439,28 @@ class RunGroup:
         return pd.DataFrame([{"seed": r.seed, **r.kpis} for r in self.runs])
 
 
+def run_groups(scenarios: Sequence[Scenario], labels: Sequence[str], reps: int,
+               engine: str = "compiled",
+               run: Callable[[Scenario, str], AppRun] = simulate,
+               progress: Progress | None = None,
+               notes: Sequence[list[str]] | None = None) -> list[RunGroup]:
+    """Every scenario × ``reps`` replications, one ``RunGroup`` per scenario.
+
+    Runs go through the command line's replication loop (``run_tasks``: rules checked first,
+    seeds from ``experiment_seeds`` of each scenario's seed, so every group shares them) in
+    this process, one ``run(scenario, engine)`` each (the app passes its cached ``simulate``);
+    ``progress(done, total, spec)`` sees labels ``group``, ``label`` and ``rep``.
+    """
+    specs = [spec for i, (sc, label) in enumerate(zip(scenarios, labels, strict=True))
+             for spec in replication_specs(sc, reps, engine, group=i, label=label)]
+    runs = run_tasks(specs, InProcessExecutor(), lambda spec: run(spec.scenario, spec.engine),
+                     "app", progress)
+    notes = list(notes) if notes is not None else [[] for _ in labels]
+    return [RunGroup(label, [r for spec, r in zip(specs, runs, strict=True)
+                             if spec.labels["group"] == i], list(notes[i]))
+            for i, label in enumerate(labels)]
+
+
 @dataclass
 class KpiTable:
     """The KPI comparison: display strings, plus a trend per delta cell for colouring."""
@@ -472,20 +478,6 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
         seen[lab] += 1
         out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
     return out
-
-
-def _ci_text(mean: float, hw: float, unit: str) -> str:
-    if hw is None or not math.isfinite(hw):
-        return format_value(mean, unit)
-    return f"{format_value(mean, unit)} ± {format_value(hw, unit).lstrip('$')}"
-
-
-def _signed(x: float, unit: str) -> str:
-    """``x`` with an explicit sign, unless it rounds to zero in its unit's format."""
-    txt = format_value(abs(x), unit)
-    if txt == format_value(0.0, unit):
-        return txt
-    return ("-" if x < 0 else "+") + txt
 
 
 def views_table(views: Sequence[RunView]) -> KpiTable:
@@ -509,39 +501,35 @@ def kpi_table(groups: Sequence[RunGroup]) -> KpiTable:
     """KPI rows of the compared groups with deltas against the first (the baseline).
 
     One replication each: values and relative deltas exactly as the HTML report shows them
-    (``reports.html.kpi_rows``). With replications (and ``sim.experiments.experiment``): each
-    value is the mean ± the 95% CI half-width, and each delta is the paired difference
-    (replications share seeds: common random numbers) with its 95% CI; trends are
-    ``better``/``worse`` only when the difference is significant.
+    (``reports.html.kpi_rows``). With replications: each value is the mean and its 95% CI
+    half-width (``sim.experiments.comparison.summarize``), each delta the paired difference
+    (replications share seeds: common random numbers) with its 95% CI and the verdict of
+    ``compare_replications``, as ``domlab compare --reps`` prints them.
     """
     labels = [g.label for g in groups]
     reps = min(len(g.runs) for g in groups)
-    if reps < 2 or not HAVE_EXPERIMENT:
+    if reps < 2:
         return views_table([g.first.run_view(g.label) for g in groups])
     frames = [g.frame() for g in groups]
     base = frames[0]
-    comparisons = [_experiment.compare_replications(base, f).set_index("kpi")
-                   for f in frames[1:]]
+    summaries = [summarize(f).set_index("kpi") for f in frames]
+    comparisons = [compare_replications(base, f).set_index("kpi") for f in frames[1:]]
     data, trends = [], []
     for key, spec in KPIS.items():
         if key not in base.columns:
             continue
-        rec = {"KPI": spec.label, "Unit": spec.unit}
-        for lab, f in zip(labels, frames, strict=True):
-            e = _experiment.mean_ci(f[key])
-            rec[lab] = _ci_text(e.mean, e.half_width, spec.unit)
+        u = spec.unit
+        rec = {"KPI": spec.label, "Unit": u}
+        for lab, summary in zip(labels, summaries, strict=True):
+            e = summary.loc[key]
+            rec[lab] = f"{format_value(e['mean'], u)} {format_half_width(e['half_width'], u)}"
         tr = {}
         for lab, cmp in zip(labels[1:], comparisons, strict=True):
             c = cmp.loc[key]
-            if c["delta"] == 0:
-                txt = format_value(0.0, spec.unit)
-            else:
-                txt = (f"{_signed(c['delta'], spec.unit)} "
-                       f"[{format_value(c['ci_low'], spec.unit)}, "
-                       f"{format_value(c['ci_high'], spec.unit)}]")
-            rec[f"Δ {lab}"] = txt
-            verdict = c["verdict"]
-            tr[f"Δ {lab}"] = verdict if verdict in ("better", "worse") else "same"
+            delta = format_delta(c["delta"], u)
+            rec[f"Δ {lab}"] = delta if c["delta"] == 0 else \
+                f"{delta} {format_ci(c['ci_low'], c['ci_high'], u)}"
+            tr[f"Δ {lab}"] = c["verdict"]
         data.append(rec)
         trends.append(tr)
     return KpiTable(pd.DataFrame(data), pd.DataFrame(trends, index=range(len(data))), True)
@@ -642,7 +630,7 @@ def order_timeline(run: AppRun, order_id: int) -> dict[str, pd.DataFrame] | None
         "Order": int(r["order_id"]), "Created": _clock(start, r["t_created"]),
         "Channel": r["channel"], "Customer metro": r["region"],
         "Promise (days)": int(r["promise_days"]), "Lines": int(r["lines"]),
-        "Units": int(r["units"]), "Value": format_value(float(r["value"]), "$"),
+        "Units": int(r["units"]), "Value ($)": format_value(float(r["value"]), "$"),
         "Status": r["status"], "Shipments": int(r["n_shipments"]),
         "Deadline": _clock(start, r["deadline"]), "Delivered": _clock(start, r["delivered_at"]),
     }])
@@ -658,7 +646,7 @@ def order_timeline(run: AppRun, order_id: int) -> dict[str, pd.DataFrame] | None
         "Shipment": sh["id"].to_numpy(), "Node": _text(sh["node"]),
         "Service": _text(sh["service"]), "Units": sh["units"].to_numpy(),
         "Zone": sh["zone"].to_numpy(), "Miles": [f"{d:,.0f}" for d in sh["distance"]],
-        "Ship cost": [format_value(float(x), "$") for x in sh["ship_cost"]],
+        "Ship cost ($)": [format_value(float(x), "$") for x in sh["ship_cost"]],
         "Delivered": [_clock(start, t) for t in sh["delivered"]],
     })
     tr = run.trace[run.trace["order_id"] == order_id]
@@ -680,30 +668,15 @@ _PAST_COLUMNS = ["run_id", "scenario", "seed", "engine", "created_at", "cost_per
 
 
 def past_runs(root: str | Path) -> pd.DataFrame:
-    """Runs saved under ``root``: the run registry when ``sim.store.registry`` is available, else
-    every ``<root>/<run-id>/kpis.json``. Newest first; ``has_view`` marks runs whose directory
-    can be charted (it has ``view.json``)."""
-    root = Path(root)
-    if HAVE_RUNSTORE:
-        reg = _runstore.read_registry(root)
-    else:
-        rows = []
-        for d in sorted(root.glob("*/kpis.json")) if root.is_dir() else []:
-            try:
-                k = json.loads(d.read_text())
-            except (OSError, ValueError):
-                continue
-            created = dt.datetime.fromtimestamp(d.stat().st_mtime, dt.UTC)
-            rows.append({"run_id": k.get("run_id", d.parent.name), "scenario": k.get("scenario"),
-                         "seed": k.get("seed"), "engine": k.get("engine"),
-                         "created_at": created.isoformat(timespec="seconds"),
-                         **(k.get("kpis") or {}), "run_dir": str(d.parent)})
-        reg = pd.DataFrame(rows)
+    """Runs saved under ``root`` (``sim.store.registry.read_registry``: registered runs and run
+    directories). Newest first; ``has_view`` marks runs whose directory can be charted (it has
+    ``view.json``)."""
+    reg = read_registry(Path(root))
     for col in _PAST_COLUMNS:
         if col not in reg.columns:
             reg[col] = None
     reg = reg[_PAST_COLUMNS].copy()
-    reg["has_view"] = [bool(d) and (Path(d) / "view.json").is_file() for d in reg["run_dir"]]
+    reg["has_view"] = [bool(d) and (Path(d) / VIEW_FILE).is_file() for d in reg["run_dir"]]
     if len(reg):
         reg = reg.sort_values(["created_at", "run_id"], ascending=False, kind="stable",
                               ignore_index=True)

@@ -2,14 +2,14 @@
 
 The file has inline CSS and PNG images as ``data:`` URIs: no scripts, no external URLs, so it
 opens offline, attaches to an e-mail or a CI artefact as one file. ``kpi_rows`` builds the KPI
-table (labels, units and "which way is better" come from the ``sim.measure.kpis.KPIS`` registry).
+table (labels, units and "which way is better" come from the ``sim.measure.kpis.KPIS`` registry;
+values, deltas and verdicts from ``sim.measure.present``, as on the command line).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,47 +18,23 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports.charts import ALL_CHARTS, RunView, color_for, figure_png
+from sim.measure.present import format_delta, format_value, relative_change, verdict
 from sim.store.atomic import write_atomic
 
-__all__ = ["kpi_rows", "render_html", "format_value", "format_delta", "chart_caption"]
+__all__ = ["kpi_rows", "render_html", "chart_caption"]
 
-_COUNT_UNITS = {"orders", "units"}
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A KPI value for display: ``$`` with 2 decimals, ``%`` with 1, counts as integers."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit == "$":
-        return f"-${-value:,.2f}" if round(value, 2) < 0 else f"${abs(value):,.2f}"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if unit in _COUNT_UNITS:
-        return f"{value:,.0f}"
-    if unit in ("h", "mi", "/yr"):
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
+#: No visible relative change: one run against another shows no verdict for it.
+_NO_CHANGE = format_delta(0.0, relative=True)
 
 
-def format_delta(value: float | None, base: float | None) -> str:
-    """Relative change of ``value`` against ``base`` as ``"+3.1%"``; ``"n/a"`` if undefined."""
-    if value is None or base is None or not (math.isfinite(value) and math.isfinite(base)):
-        return "n/a"
-    if base == 0:
-        return "0.0%" if value == 0 else "n/a"
-    pct = round(100.0 * (value - base) / abs(base), 1)
-    return "0.0%" if pct == 0 else f"{pct:+.1f}%"
-
-
-def _trend(value: float | None, base: float | None, better: str) -> str:
-    """``better`` / ``worse`` / ``same`` for a change, or ``none`` when no direction applies."""
-    if better not in ("higher", "lower") or value is None or base is None:
-        return "none"
-    if not (math.isfinite(value) and math.isfinite(base)):
-        return "none"
-    if format_delta(value, base) == "0.0%":            # no visible change: no colour
-        return "same"
-    return "better" if (value > base) == (better == "higher") else "worse"
+def _change(key: str, value: float | None, base: float | None) -> tuple[str, str]:
+    """(relative delta text, verdict) of one run's KPI against the baseline run's. Single runs
+    have no test, so a change counts when it is visible in the relative delta."""
+    if value is None or base is None:
+        return format_delta(None, relative=True), verdict(key, 0.0, False)
+    delta = value - base
+    text = format_delta(relative_change(delta, base), relative=True)
+    return text, verdict(key, delta, text != _NO_CHANGE)
 
 
 def kpi_rows(views: Sequence[RunView], registry: Mapping[str, Any] | None = None
@@ -68,8 +44,9 @@ def kpi_rows(views: Sequence[RunView], registry: Mapping[str, Any] | None = None
     Each row: ``kpi`` (label), ``unit``, ``values`` (formatted, one per view), ``delta``
     (``""`` for one view; else the change of views[1:] vs views[0], joined by ``" / "``), plus
     ``key``, ``better``, ``raw`` (floats or None), ``deltas`` (list) and ``trends`` (list of
-    better/worse/same/none) for renderers that want them. ``registry`` defaults to
-    ``sim.measure.kpis.KPIS`` (anything with ``.label``, ``.unit``, ``.better``).
+    verdicts, ``sim.measure.present.verdict``) for renderers that want them. ``registry``
+    defaults to ``sim.measure.kpis.KPIS`` (anything with ``.label``, ``.unit``, ``.better``;
+    its keys must be ``KPIS`` names for the verdicts).
     """
     if registry is None:
         from sim.measure.kpis import KPIS
@@ -81,13 +58,13 @@ def kpi_rows(views: Sequence[RunView], registry: Mapping[str, Any] | None = None
         if all(x is None for x in raw):
             continue
         raw = [None if x is None else float(x) for x in raw]
-        base = raw[0]
-        deltas = [format_delta(x, base) for x in raw[1:]]
+        changes = [_change(key, x, raw[0]) for x in raw[1:]]
+        deltas = [text for text, _ in changes]
         rows.append({
             "key": key, "kpi": spec.label, "unit": spec.unit, "better": spec.better,
             "values": [format_value(x, spec.unit) for x in raw], "raw": raw,
             "delta": " / ".join(deltas), "deltas": deltas,
-            "trends": [_trend(x, base, spec.better) for x in raw[1:]],
+            "trends": [trend for _, trend in changes],
         })
     return rows
 
@@ -117,6 +94,10 @@ figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
 figcaption{color:#57606a;font-size:.9rem;margin-top:.4rem}
 .legend{font-size:.85rem;color:#57606a}
 """
+
+
+#: CSS class of a delta cell by verdict (anything else: grey).
+_TREND_CLASS = {"better": "better", "worse": "worse"}
 
 
 def _esc(x: Any) -> str:
@@ -155,7 +136,7 @@ def _table(views: Sequence[RunView], rows: Sequence[Mapping[str, Any]]) -> str:
         cells += [f'<td class="num">{_esc(x)}</td>' for x in r.get("values", [])]
         if ndelta == len(views) - 1 and ndelta > 0 and "deltas" in r:
             trends = list(r.get("trends") or []) + ["none"] * ndelta
-            cells += [f'<td class="num {_esc(t)}">{_esc(d)}</td>'
+            cells += [f'<td class="num {_TREND_CLASS.get(t, "same")}">{_esc(d)}</td>'
                       for d, t in zip(r["deltas"], trends, strict=False)]
         elif ndelta:
             cells.append(f'<td class="num">{_esc(r.get("delta", ""))}</td>')

@@ -10,11 +10,6 @@ from pydantic import ValidationError
 
 __all__ = ["read_yaml", "read_mapping", "format_loc", "first_error"]
 
-#: Discriminated-union tags pydantic puts in error locations (distribution kinds): noise.
-_UNION_TAGS = frozenset({"const", "poisson", "geometric", "discrete", "exponential", "gamma",
-                         "lognormal", "uniform", "triangular"})
-
-
 def read_yaml(path: Path, error: type[Exception]) -> Any:
     """Parse ``path`` with PyYAML's safe loader; I/O and syntax problems raise ``error``."""
     try:
@@ -38,13 +33,15 @@ def read_mapping(path: Path, error: type[Exception], fields: str) -> dict[str, A
     return raw
 
 
-def format_loc(loc: tuple | list) -> str:
-    """Render a pydantic error location as ``nodes[3].capacity.pickers``."""
+def format_loc(loc: tuple | list, union_tags: frozenset[str] = frozenset()) -> str:
+    """Render a pydantic error location as ``nodes[3].capacity.pickers``; ``union_tags`` are
+    the discriminated-union tags pydantic puts in locations (e.g. distribution kinds), left out
+    as noise."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in _UNION_TAGS and out:
+        elif part in union_tags and out:
             continue
         else:
             out += ("." if out else "") + str(part)

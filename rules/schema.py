@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from rules.files import first_error, format_loc, read_yaml
+from rules.vocabulary import NODE_KINDS, NodeKind
 
 __all__ = [
     "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "load_ruleset",
@@ -96,7 +97,6 @@ class _Outcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-NodeKind = Literal["dc", "store", "3pl", "dropship"]
 RankKey = Literal["distance", "ship_cost", "landed_cost", "node_priority", "backlog",
                   "days_of_supply"]
 
@@ -113,7 +113,7 @@ class SourcingStrategy(_Outcome):
     workload balancing), ``days_of_supply`` (most stock for the order's lines, relative to
     forecast demand, first: ship overstock first)."""
 
-    node_types: list[NodeKind] = Field(default_factory=lambda: ["dc", "store", "3pl", "dropship"],
+    node_types: list[NodeKind] = Field(default_factory=lambda: list(NODE_KINDS),
                                        min_length=1)
     rank_by: list[RankKey] = Field(default_factory=lambda: ["distance"], min_length=1)
     protect_store_units: int = Field(0, ge=0, description="units a store keeps for walk-ins")

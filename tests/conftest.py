@@ -1,8 +1,10 @@
-"""Shared fixtures: small scenarios built in code, and a run helper that checks invariants."""
+"""Shared fixtures: small scenarios built in code, a run helper that checks invariants, and
+``domlab``: the command line called in-process."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,39 @@ def run_checked(scenario: Scenario, engine: str = "compiled") -> Outcome:
 @pytest.fixture
 def tiny() -> Scenario:
     return make_scenario()
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a ``domlab`` command returned and printed (like ``subprocess.CompletedProcess``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def domlab(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """``domlab(*args, cwd=None) -> Result``: run ``sim.cli.main`` in this process.
+
+    Path arguments become strings; ``cwd`` is entered for the call only; argparse's
+    ``SystemExit`` (bad usage: 2, ``--help``: 0) becomes the return code. Any other exception
+    propagates, so a crash fails the test with its traceback. Output printed before the call
+    is discarded. Tests that need a fresh interpreter (hash seed, import state, the installed
+    console script) use ``subprocess`` instead.
+    """
+    from sim.cli import main
+
+    def run(*args: object, cwd: str | Path | None = None) -> Result:
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            if cwd is not None:
+                m.chdir(cwd)
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+        out = capsys.readouterr()
+        return Result(int(code), out.out, out.err)
+
+    return run

@@ -30,9 +30,10 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
-from rules.schema import FACT_FIELDS, Cond, NodeKind, RuleSet
+from rules.schema import FACT_FIELDS, Cond, RuleSet
+from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, SKU_CLASSES
 
 __all__ = ["Finding", "lint", "DOMAINS", "INTEGER_FIELDS", "MAX_CONJUNCTS", "durable_safe",
            "DURABLE_MAX_GROUPS", "condition_groups"]
@@ -49,17 +50,17 @@ INTEGER_FIELDS = frozenset({"promise_days", "units", "lines", "hour", "weekday",
                             "nodes_needed", "shipment_units", "lines_short"})
 
 #: Values each field can take in the simulation (generous supersets; unlisted: unrestricted).
-#: Numeric: (low, high) inclusive. Text: the allowed values. Keep in step with ``sim``:
-#: ``tests/test_rules_tools.py`` checks the enumerations against ``sim.scenario``.
+#: Numeric: (low, high) inclusive. Text: the allowed values, from ``rules.vocabulary`` (which
+#: the scenario models use too).
 DOMAINS: dict[str, tuple[float, float] | frozenset] = {
     "promise_days": (0, 30), "order_value": (0, INF), "units": (0, INF), "lines": (0, INF),
     "weight_lb": (0, INF), "hour": (0, 23), "weekday": (0, 6), "zone": (1, 8),
     "distance_mi": (0, INF), "shipment_weight_lb": (0, INF), "shipment_units": (0, INF),
     "nodes_needed": (0, INF), "daily_demand": (0, INF), "lead_time_days": (0, INF),
     "unit_cost": (0, INF), "price": (0, INF), "age_hours": (0, INF), "lines_short": (0, INF),
-    "channel": frozenset({"web", "app", "marketplace", "store", "call_center", "b2b"}),
-    "node_kind": frozenset(get_args(NodeKind)),
-    "sku_class": frozenset({"A", "B", "C"}),
+    "channel": frozenset(CHANNEL_KINDS),
+    "node_kind": frozenset(NODE_KINDS),
+    "sku_class": frozenset(SKU_CLASSES),
 }
 
 

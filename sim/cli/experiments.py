@@ -23,49 +23,38 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiments.batches import batch_means_table
 from sim.experiments.check import load_baseline, run_check, update_baseline, write_reports
+from sim.experiments.comparison import compare_replications, run_pair, summarize
 from sim.experiments.executors import Executor, make_executor
-from sim.experiments.experiment import (
+from sim.experiments.replication import (
     ExperimentError,
-    batch_means_table,
-    compare_replications,
     experiment_seeds,
+    load,
+    replicate,
+)
+from sim.experiments.sweeps import load_sweep, run_sweep
+from sim.measure.kpis import KPIS
+from sim.measure.present import (
+    format_ci,
+    format_delta,
+    format_half_width,
     format_p,
     format_value,
-    load,
-    load_sweep,
-    replicate,
-    replication_specs,
-    run_specs,
-    run_sweep,
-    summarize,
+    text_table,
 )
-from sim.measure.kpis import KPIS
 from sim.scenario import Scenario, scenario_hash
 from sim.store.registry import find_run, read_registry, write_rows, write_table
 from sim.store.rundir import code_version
 
 __all__ = ["cmd_run_experiment", "cmd_compare_experiment", "cmd_sweep",
-           "cmd_runs_list", "cmd_runs_show", "cmd_check", "cmd_baseline_update", "text_table"]
+           "cmd_runs_list", "cmd_runs_show", "cmd_check", "cmd_baseline_update"]
 
 DEFAULT_BASELINE = "baselines/omnichannel.json"
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 2) -> str:
-    """Aligned plain-text table; the first ``left`` columns are left-aligned."""
-    table = [list(header), *[list(r) for r in rows]]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = []
-    for j, r in enumerate(table):
-        cells = [c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(r)]
-        lines.append("  ".join(cells).rstrip())
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 @contextmanager
@@ -115,7 +104,7 @@ def _print_summary(scenario: Scenario, runs: pd.DataFrame, engine: str, executor
     for r in summarize(runs).to_dict("records"):
         u = r["unit"]
         rows.append([KPIS[r["kpi"]].label, u, format_value(r["mean"], u),
-                     f"±{format_value(r['half_width'], u)}", format_value(r["sd"], u),
+                     format_half_width(r["half_width"], u), format_value(r["sd"], u),
                      format_value(runs[r["kpi"]].min(), u), format_value(runs[r["kpi"]].max(), u)])
     print(text_table(["KPI", "unit", "mean", "95% CI", "sd", "min", "max"], rows))
 
@@ -132,7 +121,7 @@ def _run_batches(args) -> int:
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     table = batch_means_table(outcome.run, args.batches)
     rows = [[KPIS[r["kpi"]].label, r["unit"], format_value(r["mean"], r["unit"]),
-             f"±{format_value(r['half_width'], r['unit'])}", str(r["batch_size"]),
+             format_half_width(r["half_width"], r["unit"]), str(r["batch_size"]),
              f"{r['lag1']:+.2f}", str(r["mser5_drop"])] for r in table.to_dict("records")]
     print(f"\nbatch means: {args.batches} batches of per-order observations after warm-up")
     print(text_table(["KPI", "unit", "mean", "95% CI", "batch size", "lag-1 corr",
@@ -160,18 +149,12 @@ def cmd_run_experiment(args) -> int:
 # domlab compare --reps N
 
 
-def _ci_text(r: dict[str, Any]) -> str:
-    u = r["unit"]
-    if pd.isna(r["half_width"]):
-        return "n/a"
-    return f"[{format_value(r['ci_low'], u, True)}, {format_value(r['ci_high'], u, True)}]"
-
-
 def _crn_text(r: dict[str, Any]) -> str:
     u = r["unit"]
     if pd.isna(r["indep_half_width"]):
         return "n/a"
-    text = f"±{format_value(r['half_width'], u)} vs ±{format_value(r['indep_half_width'], u)}"
+    text = f"{format_half_width(r['half_width'], u)} vs " \
+           f"{format_half_width(r['indep_half_width'], u)}"
     if r["indep_half_width"] > 0:
         change = 100 * (1 - r["width_ratio"])
         text += f" ({change:.0f}% narrower)" if change >= 0 else f" ({-change:.0f}% wider)"
@@ -182,12 +165,12 @@ def _compare_rows(table: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in table.to_dict("records"):
         u = r["unit"]
-        rel = "n/a" if pd.isna(r["rel_delta"]) else f"{100 * r['rel_delta']:+.1f}%"
         sig = ("yes, " + r["verdict"]) if r["significant"] else "no"
         rows.append([KPIS[r["kpi"]].label, u, format_value(r["mean_a"], u),
-                     format_value(r["mean_b"], u), format_value(r["delta"], u, True), rel,
-                     _ci_text(r),
-                     format_p(r["p_value"]), sig, _crn_text(r)])
+                     format_value(r["mean_b"], u), format_delta(r["delta"], u),
+                     format_delta(r["rel_delta"], relative=True),
+                     format_ci(r["ci_low"], r["ci_high"], u), format_p(r["p_value"]), sig,
+                     _crn_text(r)])
     return rows
 
 
@@ -199,10 +182,8 @@ def cmd_compare_experiment(args) -> int:
         raise ExperimentError("--report: HTML reports compare single runs; drop --reps")
     a = load(args.a, args.seed, args.days, args.warmup)
     b = load(args.b, a.seed, args.days, args.warmup)
-    specs = [*replication_specs(a, args.reps, args.engine, arm="a"),
-             *replication_specs(b, args.reps, args.engine, arm="b")]
     with _executor(args) as ex:
-        runs = run_specs(specs, ex, f"{a.name} vs {b.name}")
+        runs = run_pair(a, b, args.reps, ex, args.engine)
     table = compare_replications(runs[runs["arm"] == "a"], runs[runs["arm"] == "b"])
     print(f"root seed {a.seed} → {args.reps} replications; each pair of runs shares a seed, so "
           f"both scenarios see the same demand (common random numbers)")

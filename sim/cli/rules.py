@@ -108,9 +108,11 @@ def cmd_diff(args) -> int:
         overrides["horizon_days"] = args.days
     scenario = load_scenario(args.scenario, overrides)
 
-    def progress(msg: str) -> None:
+    def progress(done: int, total: int, spec) -> None:
         if not args.json:
-            print(f"  running {msg}", file=sys.stderr, flush=True)
+            print(f"  running replication {spec.labels['rep'] + 1}/{args.reps}: "
+                  f"{spec.labels['side']} (seed {spec.scenario.seed})", file=sys.stderr,
+                  flush=True)
 
     d = diff_rules(args.old, args.new, scenario, args.reps, args.engine, progress)
     if args.json:

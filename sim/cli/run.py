@@ -9,18 +9,11 @@ from typing import Any
 
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
 from sim.measure.kpis import KPIS
+from sim.measure.present import format_delta, format_value, relative_change, text_table
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
            "run_and_store", "load_cli_scenario"]
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit in ("orders", "units") or (unit == "" and float(value).is_integer()):
-        return f"{value:,.0f}"
-    if unit == "$":
-        return f"{value:,.2f}"
-    return f"{value:,.2f}"
 
 
 def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
@@ -28,22 +21,16 @@ def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
     header = ["KPI", "unit", *names]
     if len(kpis) == 2:
         header += ["delta", "delta %"]
-    rows = [header]
+    rows = []
     for key, spec in KPIS.items():
         vals = [k[key] for k in kpis]
-        row = [spec.label, spec.unit, *(_fmt(v, spec.unit) for v in vals)]
+        row = [spec.label, spec.unit, *(format_value(v, spec.unit) for v in vals)]
         if len(kpis) == 2:
             d = vals[1] - vals[0]
-            row += [f"{d:+,.2f}", f"{100 * d / vals[0]:+.1f}%" if vals[0] else "n/a"]
+            row += [format_delta(d, spec.unit),
+                    format_delta(relative_change(d, vals[0]), relative=True)]
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for j, r in enumerate(rows):
-        cells = [c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]) for i, c in enumerate(r)]
-        lines.append("  ".join(cells).rstrip())
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(header, rows)
 
 
 def load_cli_scenario(path: str, seed: int | None, days: float | None) -> Scenario:
@@ -58,14 +45,12 @@ def load_cli_scenario(path: str, seed: int | None, days: float | None) -> Scenar
 
 def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
     """Run ``scenario`` and write its run directory (with the app/report view)."""
+    from reports.build import save_run
     from reports.charts import RunView
-    from sim.store.rundir import write_run
 
     outcome = run_scenario(scenario, args.engine)
     view = RunView.from_run(scenario.name, outcome.run, outcome.kpis)
-    path = write_run(outcome, Path(args.out),
-                     {"view.json": json.dumps(view.to_dict(), sort_keys=True)})
-    return outcome, path
+    return outcome, save_run(outcome, view, Path(args.out))
 
 
 def cmd_run(args) -> int:

@@ -1,6 +1,8 @@
 """The simulation core: the SimPy model of one run (``model.World``) and what it is made of:
 named random streams (``rng``), geography (``geo``), static network tables (``network``),
-demand (``demand``), carrying out sourcing/split and carrier outcomes (``sourcing``,
-``carrier``), pick/pack stations (``fulfillment``), stock and replenishment (``inventory``),
-the event log (``events``) and the conservation checks every run must pass (``invariants``).
+demand (``demand``), per-order state and trace rows (``records``), rule decisions
+(``decisions``: facts → engine → trace), carrying out sourcing/split and carrier outcomes
+(``sourcing``, ``carrier``), pick/pack stations (``fulfillment``), stock and replenishment
+(``inventory``), the event log (``events``) and the conservation checks every run must pass
+(``invariants``).
 """

@@ -12,15 +12,17 @@ import heapq
 import itertools
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
 from sim.core.events import Ev, EventLog
 from sim.core.network import ShiftCalendar
+from sim.core.records import HOURS
 from sim.core.rng import BlockSampler
 from sim.scenario import Node
 from sim.scenario.dists import Gamma
 
-__all__ = ["Shipment", "Station"]
+__all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "shipment_columns"]
 
 
 class Shipment:
@@ -45,6 +47,22 @@ class Shipment:
         self.cogs = 0.0
 
 
+#: Columns of the shipments table: every ``Shipment`` field except its lines.
+SHIPMENT_COLUMNS = ("id", "order", "node", "units", "weight", "zone", "distance", "service",
+                    "ship_cost", "handling", "priority", "created", "pick_start", "packed",
+                    "shipped", "delivered", "carrier_rule", "cogs")
+
+
+def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
+    """The shipments table: one array per column of ``SHIPMENT_COLUMNS``, one row per
+    shipment."""
+    if not shipments:
+        return {c: np.zeros(0) for c in SHIPMENT_COLUMNS}
+    return {c: np.asarray([getattr(s, c) for s in shipments],
+                          dtype=object if c == "carrier_rule" else None)
+            for c in SHIPMENT_COLUMNS}
+
+
 class Station:
     """The pick/pack floor of one node.
 
@@ -59,6 +77,7 @@ class Station:
         self.log, self.on_packed = log, on_packed
         self.busy_hours = 0.0
         self.in_queue = 0                 # shipments queued or being picked
+        self._assigned: dict[int, int] = {}     # day → shipments submitted that day
         self._heap: list[tuple[int, int, Shipment]] = []
         self._idle = spec.capacity.pickers
         self._seq = itertools.count()
@@ -76,8 +95,14 @@ class Station:
         plus mean pick time; queueing ignored, as a DOM's promise engine would)."""
         return self.calendar.wait(now) + self.expected_pick_hours(units)
 
+    def assigned_on(self, day: int) -> int:
+        """Shipments submitted on ``day`` (days since the start; for daily order capacity)."""
+        return self._assigned.get(day, 0)
+
     def submit(self, shipment: Shipment) -> None:
         """Queue a reserved shipment for picking."""
+        day = int(self.env.now // HOURS)
+        self._assigned[day] = self._assigned.get(day, 0) + 1
         self.in_queue += 1
         heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
         if self._idle:

@@ -1,3 +1,5 @@
-"""Experiments over runs: one run end to end (``runner``), replications, comparisons and sweeps
-(``experiment``), where runs execute (``executors``), rule-set diffs (``rule_diff``) and the CI
-regression check (``check``)."""
+"""Experiments over runs, one job per module: one run end to end (``runner``), where runs
+execute (``executors``), run seeds and the one replication loop (``replication``), the
+statistics (``stats``, backed by scipy.stats), paired comparisons and summaries
+(``comparison``), batch means of one long run (``batches``), parameter sweeps (``sweeps``),
+rule-set diffs (``rule_diff``) and the CI regression check (``check``)."""

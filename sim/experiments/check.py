@@ -34,19 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rules.files import first_error, format_loc
 from sim.experiments.executors import Executor
-from sim.experiments.experiment import (
-    ALPHA,
+from sim.experiments.replication import (
     ExperimentError,
     RunSpec,
-    format_p,
-    format_value,
     load,
-    paired_stat,
     replication_specs,
     run_specs,
 )
+from sim.experiments.stats import ALPHA, paired_stat
 from sim.measure.kpis import KPIS
-from sim.scenario import Policies, Scenario, scenario_hash
+from sim.measure.present import format_ci, format_delta, format_p, format_value, verdict
+from sim.scenario import Policies, Scenario, edit_scenario, scenario_hash
 from sim.store.atomic import write_atomic
 from sim.store.rundir import code_version
 
@@ -205,8 +203,8 @@ def with_policies(scenario: Scenario, policies: Mapping[str, str]) -> Scenario:
     if unknown:
         raise ExperimentError(f"--policy: unknown decision point '{unknown[0]}' "
                               f"(known: {', '.join(Policies.model_fields)})")
-    return scenario.model_copy(update={"policies": scenario.policies.model_copy(
-        update=dict(policies))})
+    return edit_scenario(scenario, {f"policies.{p}": ref for p, ref in policies.items()},
+                         f"{scenario.name} (--policy)", error=ExperimentError)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,19 +231,18 @@ def judge(kpi: str, base: Sequence[float], cur: Sequence[float], tolerance: Tole
           alpha: float = ALPHA) -> KpiCheck:
     """Compare current with baseline replications of ``kpi`` (element i of each: same seed)."""
     s = paired_stat(base, cur, alpha)
-    better = KPIS[kpi].better
-    allowed = tolerance.allowed(s.mean_a) if tolerance and better != "none" else math.nan
+    checked = tolerance is not None and KPIS[kpi].better != "none"
+    allowed = tolerance.allowed(s.mean_a) if checked else math.nan
     status = "info"
     if not math.isnan(allowed):
-        worse_by = s.delta if better == "lower" else -s.delta
         noiseless = s.n == 1 or s.half_width == 0     # nothing to test: tolerance decides
-        confirmed = s.significant or noiseless
-        if abs(worse_by) <= allowed:
+        direction = verdict(kpi, s.delta, s.significant or noiseless)
+        if abs(s.delta) <= allowed:
             status = "ok"
-        elif not confirmed:
+        elif direction == "no significant difference":
             status = "not significant"
         else:
-            status = "regression" if worse_by > 0 else "improved"
+            status = "regression" if direction == "worse" else "improved"
     return KpiCheck(kpi, s.mean_a, s.mean_b, s.delta, s.rel_delta, s.ci[0], s.ci[1], s.p_value,
                     allowed, status)
 
@@ -329,18 +326,13 @@ def _tolerance_text(t: Tolerance | None) -> str:
     return " or ".join(parts) or "0"
 
 
-def _rel(r: float) -> str:
-    return "n/a" if math.isnan(r) else f"{100 * r:+.1f}%"
-
-
 def _md_row(r: Mapping[str, Any], tol: Tolerance | None) -> str:
     unit = KPIS[r["kpi"]].unit
-    ci = (f"[{format_value(r['ci_low'], unit, True)}, {format_value(r['ci_high'], unit, True)}]"
-          if not math.isnan(r["ci_low"]) else "n/a")
     cells = [KPIS[r["kpi"]].label.strip(), unit, format_value(r["base_mean"], unit),
-             format_value(r["cur_mean"], unit), format_value(r["delta"], unit, True),
-             _rel(r["rel_delta"]), ci, format_p(r["p_value"]), _tolerance_text(tol),
-             _MARK[r["status"]]]
+             format_value(r["cur_mean"], unit), format_delta(r["delta"], unit),
+             format_delta(r["rel_delta"], relative=True),
+             format_ci(r["ci_low"], r["ci_high"], unit), format_p(r["p_value"]),
+             _tolerance_text(tol), _MARK[r["status"]]]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -357,7 +349,7 @@ def render_markdown(result: CheckResult) -> str:
              "excludes 0.", ""]
     flagged = t[t["status"].isin(["regression", "improved", "not significant"])]
     lines += [f"- {_MARK[r['status']]}: **{r['scenario']}** {KPIS[r['kpi']].label.strip()} "
-              f"{_rel(r['rel_delta'])} (p {format_p(r['p_value'])})"
+              f"{format_delta(r['rel_delta'], relative=True)} (p {format_p(r['p_value'])})"
               for r in flagged.to_dict("records")]
     if not flagged.empty:
         lines.append("")
@@ -386,11 +378,12 @@ def render_junit(result: CheckResult) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"domlab.check.{name}",
                                  name=r["kpi"])
             unit = KPIS[r["kpi"]].unit
+            rel = format_delta(r["rel_delta"], relative=True)
             text = (f"{r['kpi']}: baseline {format_value(r['base_mean'], unit)}, current "
                     f"{format_value(r['cur_mean'], unit)}, delta "
-                    f"{format_value(r['delta'], unit, True)} ({_rel(r['rel_delta'])}), "
-                    f"95% CI [{format_value(r['ci_low'], unit, True)}, "
-                    f"{format_value(r['ci_high'], unit, True)}], p {format_p(r['p_value'])}, "
+                    f"{format_delta(r['delta'], unit)} ({rel}), "
+                    f"95% CI {format_ci(r['ci_low'], r['ci_high'], unit)}, "
+                    f"p {format_p(r['p_value'])}, "
                     f"allowed worsening {format_value(r['allowed'], unit)}: {r['status']}")
             if r["status"] == "regression":
                 ET.SubElement(case, "failure", message=text, type="regression").text = text

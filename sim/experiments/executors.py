@@ -2,7 +2,7 @@
 
 Every executor maps a picklable, importable function over a list of tasks and returns the
 results **in task order**, so an experiment's table never depends on which executor ran it
-(``tests/test_experiment.py`` checks the three give identical KPI tables). Each task is one
+(``tests/e2e/test_experiment.py`` checks the three give identical KPI tables). Each task is one
 independent, seeded run, so there is no shared state to keep consistent between workers.
 
 Worker processes are started with ``forkserver`` (``spawn`` where that is unavailable), never
@@ -119,7 +119,7 @@ class ProcessExecutor(_Closing):
             ctx = mp.get_context(self.start_method)
             if self.start_method == "forkserver":
                 # Workers fork from a server that has already imported the simulation.
-                ctx.set_forkserver_preload(["sim.experiments.experiment"])
+                ctx.set_forkserver_preload(["sim.experiments.replication"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         return self._pool
 

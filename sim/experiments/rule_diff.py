@@ -11,30 +11,34 @@ for ``reorder``) the decision the order *got* is compared:
 
 A changed decision early in a run can move stock and so change later orders too; those count.
 KPI deltas are NEW − OLD; with several replications each delta has a paired-t 95% confidence
-interval. This is a tool module: unlike the rule engine it imports ``sim``.
+interval and a verdict. Runs go through ``sim.experiments.replication.run_tasks`` on the
+replication seeds, and the KPIs through ``sim.experiments.comparison.compare_replications``, as
+for ``domlab compare --reps``. This is a tool module: unlike the rule engine it imports ``sim``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from rules.schema import RuleError, RuleSet, load_ruleset, resolve_ruleset_path
 from sim.core.model import RunResult, Status
-from sim.core.rng import replication_seeds
+from sim.experiments.comparison import compare_replications
+from sim.experiments.executors import Executor, InProcessExecutor
+from sim.experiments.replication import Progress, RunSpec, replication_specs, run_tasks
 from sim.experiments.runner import run_scenario
 from sim.measure.kpis import KPIS
-from sim.scenario import Scenario
+from sim.measure.present import format_ci, format_delta, format_value, text_table
+from sim.scenario import Scenario, edit_scenario
 
 __all__ = ["DecisionDiff", "KpiDelta", "RuleDiff", "diff_rules", "decision_signatures",
-           "paired_ci", "format_diff", "diff_json"]
+           "format_diff", "diff_json"]
 
 MAX_EXAMPLES = 5
 
@@ -57,7 +61,8 @@ class DecisionDiff:
 
 @dataclass
 class KpiDelta:
-    """One KPI: means of OLD and NEW, mean paired difference and its 95% CI (None: 1 rep)."""
+    """One KPI: means of OLD and NEW, mean paired difference, its 95% CI (None: 1 rep) and the
+    verdict (``sim.measure.present.verdict``)."""
 
     name: str
     label: str
@@ -67,6 +72,7 @@ class KpiDelta:
     new: float
     delta: float
     ci: tuple[float, float] | None
+    verdict: str = ""
 
 
 @dataclass
@@ -82,23 +88,6 @@ class RuleDiff:
     seeds: list[int]
     decisions: DecisionDiff
     kpis: list[KpiDelta]
-
-
-def paired_ci(old: list[float], new: list[float], level: float = 0.95
-              ) -> tuple[float, tuple[float, float] | None]:
-    """Mean of NEW − OLD and its paired-t confidence interval (None for one pair; a
-    zero-variance difference gives the degenerate interval [mean, mean])."""
-    from scipy import stats
-
-    d = np.asarray(new, dtype=float) - np.asarray(old, dtype=float)
-    mean = float(d.mean())
-    if len(d) < 2:
-        return mean, None
-    sd = float(d.std(ddof=1))
-    if sd == 0.0 or not math.isfinite(sd):
-        return mean, (mean, mean)
-    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1)) * sd / math.sqrt(len(d))
-    return mean, (mean - half, mean + half)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,11 +132,11 @@ def decision_signatures(run: RunResult, point: str) -> dict[str, tuple[str, str]
         return out
     # Other points: from the decision trace (order id, or subject for reorder).
     rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for _t, order, p, rs_key, winner, matched, subject in run.trace:
-        if p == point:
-            key = f"{subject}" if order < 0 else f"order {order}"
-            outcome = run.outcomes[(rs_key, matched)]      # recorded by the run itself
-            rows[key].append((winner, json.dumps(outcome, sort_keys=True)))
+    for row in run.trace:
+        if row.point == point:
+            key = f"{row.subject}" if row.order < 0 else f"order {row.order}"
+            outcome = run.outcomes[(row.ruleset, row.matched)]   # recorded by the run itself
+            rows[key].append((row.winner, json.dumps(outcome, sort_keys=True)))
     return {k: (",".join(w for w, _ in v), "; ".join(e for _, e in v)) for k, v in rows.items()}
 
 
@@ -176,13 +165,21 @@ def _natural(key: str) -> tuple:
 # ---------------------------------------------------------------------------------------------
 
 
+def _diff_run(spec: RunSpec) -> tuple[dict[str, tuple[str, str]], dict[str, float]]:
+    """One side of one replication: the decision signatures at the point, and the KPIs."""
+    outcome = run_scenario(spec.scenario, spec.engine)
+    return decision_signatures(outcome.run, spec.labels["point"]), outcome.kpis["kpis"]
+
+
 def diff_rules(old: str | Path, new: str | Path, scenario: Scenario, reps: int = 1,
-               engine: str = "compiled",
-               progress: Callable[[str], None] | None = None) -> RuleDiff:
+               engine: str = "compiled", progress: Progress | None = None,
+               executor: Executor | None = None) -> RuleDiff:
     """Run ``scenario`` with rule set OLD and with NEW at their point; compare decisions and KPIs.
 
-    ``old``/``new`` are files or library names of rule sets for the same decision point. With
-    ``reps`` 1 the scenario's own seed is used; with more, ``sim.core.rng.replication_seeds``."""
+    ``old``/``new`` are files or library names of rule sets for the same decision point. Runs
+    use the replication seeds (``sim.experiments.replication.experiment_seeds``: the scenario's
+    own seed for one replication), OLD then NEW per replication, on ``executor`` (default: in
+    this process); ``progress`` is called as each run starts (labels ``side``, ``rep``)."""
     if reps < 1:
         raise RuleError("--reps: must be ≥ 1")
     paths = [resolve_ruleset_path(str(p)) for p in (old, new)]
@@ -193,29 +190,26 @@ def diff_rules(old: str | Path, new: str | Path, scenario: Scenario, reps: int =
     point = rs_old.point
     if point not in type(scenario.policies).model_fields:
         raise RuleError(f"scenario '{scenario.name}': has no policy for point '{point}'")
-    seeds = [scenario.seed] if reps == 1 else replication_seeds(scenario.seed, reps)
+    sides = [replication_specs(edit_scenario(scenario, {f"policies.{point}": str(p)},
+                                             f"scenario '{scenario.name}'"),
+                               reps, engine, side=side, point=point)
+             for side, p in zip(("OLD", "NEW"), paths, strict=True)]
+    specs = [s for pair in zip(*sides, strict=True) for s in pair]      # OLD, NEW per rep
+    results = run_tasks(specs, executor or InProcessExecutor(), _diff_run,
+                        f"rules diff ×{reps}", progress)
     decisions = DecisionDiff("node×SKU" if point == "reorder" else "orders")
-    kpi_vals: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in KPIS}
-    for r, seed in enumerate(seeds):
-        sigs = []
-        for side, path in enumerate(paths):
-            policies = scenario.policies.model_copy(update={point: str(path)})
-            sc = scenario.model_copy(update={"policies": policies, "seed": seed})
-            if progress:
-                progress(f"replication {r + 1}/{len(seeds)}: {'NEW' if side else 'OLD'} "
-                         f"(seed {seed})")
-            outcome = run_scenario(sc, engine)
-            sigs.append(decision_signatures(outcome.run, point))
-            for k in KPIS:
-                kpi_vals[k][side].append(float(outcome.kpis["kpis"][k]))
-            del outcome
-        _compare(sigs[0], sigs[1], decisions)
-    kpis = []
-    for k, spec in KPIS.items():
-        a, b = kpi_vals[k]
-        delta, ci = paired_ci(a, b)
-        kpis.append(KpiDelta(k, spec.label, spec.unit, spec.better, float(np.mean(a)),
-                             float(np.mean(b)), delta, ci))
+    for (sig_old, _), (sig_new, _) in zip(results[::2], results[1::2], strict=True):
+        _compare(sig_old, sig_new, decisions)
+    old_kpis, new_kpis = (pd.DataFrame([{"seed": s.scenario.seed, **k}
+                                        for s, (_, k) in zip(specs[i::2], results[i::2],
+                                                             strict=True)])
+                          for i in (0, 1))
+    table = compare_replications(old_kpis, new_kpis)
+    kpis = [KpiDelta(r["kpi"], KPIS[r["kpi"]].label, r["unit"], r["better"], r["mean_a"],
+                     r["mean_b"], r["delta"], None if r["n"] < 2 else (r["ci_low"], r["ci_high"]),
+                     r["verdict"])
+            for r in table.to_dict("records")]
+    seeds = [s.scenario.seed for s in sides[0]]
     return RuleDiff(point, rs_old, rs_new, scenario.name, scenario.horizon_days, engine, seeds,
                     decisions, kpis)
 
@@ -234,20 +228,6 @@ def diff_json(d: RuleDiff) -> dict[str, Any]:
         "kpis": {k.name: {"old": k.old, "new": k.new, "delta": k.delta,
                           "ci95": list(k.ci) if k.ci else None} for k in d.kpis},
     }
-
-
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1 else f"{v:,.2f}"
-
-
-def _verdict(k: KpiDelta) -> str:
-    if k.ci is None or k.better == "none":
-        return ""
-    lo, hi = k.ci
-    if lo <= 0 <= hi:
-        return "no significant change" if (lo, hi) != (0.0, 0.0) else "no change"
-    up = lo > 0
-    return "better" if up == (k.better == "higher") else "worse"
 
 
 def format_diff(d: RuleDiff) -> str:
@@ -280,17 +260,12 @@ def format_diff(d: RuleDiff) -> str:
         lines.append(f"KPI deltas (NEW − OLD), means of {reps} paired replications, "
                      f"95% CI (paired t)")
         header = ["KPI", "unit", "OLD", "NEW", "delta", "95% CI", ""]
-    rows = [header]
+    rows = []
     for k in d.kpis:
-        row = [k.label, k.unit, _num(k.old), _num(k.new), f"{k.delta:+,.2f}"]
-        if reps > 1 and k.ci is not None:
-            row += [f"[{k.ci[0]:+,.2f}, {k.ci[1]:+,.2f}]", _verdict(k)]
+        row = [k.label, k.unit, format_value(k.old, k.unit), format_value(k.new, k.unit),
+               format_delta(k.delta, k.unit)]
+        if reps > 1:
+            row += [format_ci(*(k.ci or (None, None)), k.unit), k.verdict]
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for j, r in enumerate(rows):
-        cells = [c.ljust(widths[i]) if i in (0, 1, 6) else c.rjust(widths[i])
-                 for i, c in enumerate(r)]
-        lines.append("  ".join(cells).rstrip())
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines.append(text_table(header, rows, left={0, 1, 6}))
     return "\n".join(lines)

@@ -8,13 +8,13 @@ size stock and forecasts from the same declaration that drives the randomness.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Dist", "Const", "Poisson", "Geometric", "Discrete", "Exponential", "Gamma",
-           "LogNormal", "Uniform", "Triangular"]
+__all__ = ["Dist", "DIST_KINDS", "Const", "Poisson", "Geometric", "Discrete", "Exponential",
+           "Gamma", "LogNormal", "Uniform", "Triangular"]
 
 
 class _Dist(BaseModel):
@@ -190,3 +190,7 @@ Dist = Annotated[
     Const | Poisson | Geometric | Discrete | Exponential | Gamma | LogNormal | Uniform | Triangular,
     Field(discriminator="kind"),
 ]
+
+#: The ``kind`` tags of ``Dist`` (pydantic puts them in error locations).
+DIST_KINDS = frozenset(get_args(m.model_fields["kind"].annotation)[0]
+                       for m in get_args(get_args(Dist)[0]))

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.files import first_error, format_loc, read_mapping
+from sim.scenario.dists import DIST_KINDS
 from sim.scenario.models import Scenario, ScenarioError
 
 __all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "merge"]
@@ -114,7 +115,8 @@ def _load_tables(node: Any, loc: tuple, sources: dict[tuple, Path], origin: Path
         try:
             rows = _read_csv(path)
         except OSError as exc:
-            raise ScenarioError(f"{origin}: {format_loc(loc)}.file: cannot read {path}: "
+            where = format_loc(loc, DIST_KINDS)
+            raise ScenarioError(f"{origin}: {where}.file: cannot read {path}: "
                                 f"{exc.strerror}") from None
         sources[loc] = path
         return rows
@@ -134,7 +136,7 @@ def _error_line(origin: Path, exc: ValidationError, sources: dict[tuple, Path]) 
             if len(loc) > len(prefix) and isinstance(loc[len(prefix)], int):
                 where = f"{csv_path} (data row {loc[len(prefix)] + 1})"
             break
-    return f"{where}: {format_loc(loc)}: {msg}"
+    return f"{where}: {format_loc(loc, DIST_KINDS)}: {msg}"
 
 
 def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>",

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, ChannelKind, NodeKind
 from sim.scenario.dists import Dist
 
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
-    "StockSpec", "Node", "RateRow", "CarrierService", "Carrier", "Supplier", "Policies", "Costs",
-    "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
+    "StockSpec", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
+    "Policies", "Costs", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
-CHANNEL_KINDS = ("web", "app", "marketplace", "store", "call_center", "b2b")
-NODE_KINDS = ("dc", "store", "3pl", "dropship")
 ZONES = 8
 
 
@@ -76,7 +74,7 @@ class Channel(_Frozen):
     """A sales channel: arrival rate profile, basket shape and promise mix."""
 
     name: str
-    kind: Literal["web", "app", "marketplace", "store", "call_center", "b2b"]
+    kind: ChannelKind
     orders_per_day: float = Field(gt=0)
     hour_profile: list[float] = Field(default_factory=lambda: [1.0] * 24,
                                       description="relative weights of hours 0..23")
@@ -170,7 +168,7 @@ class Node(_Frozen):
     """A fulfilment node: DC, store, 3PL or drop-shipper."""
 
     name: str
-    kind: Literal["dc", "store", "3pl", "dropship"]
+    kind: NodeKind
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     capacity: Capacity

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -29,8 +29,11 @@ from sim.measure.kpis import KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
 from sim.store.atomic import write_atomic
 
-__all__ = ["REGISTRY", "IDENTITY", "registry_row", "write_rows", "write_table", "read_registry",
-           "find_run", "utc_now"]
+if TYPE_CHECKING:
+    from sim.experiments.runner import Outcome
+
+__all__ = ["REGISTRY", "IDENTITY", "run_row", "registry_row", "write_rows", "write_table",
+           "read_registry", "find_run", "utc_now"]
 
 #: Sub-directory of a runs root holding the registry files.
 REGISTRY = "_registry"
@@ -42,6 +45,20 @@ _TRAILER = ("code_version", "created_at", "wall_seconds", "orders_simulated")
 def utc_now() -> str:
     """Current UTC time, ISO 8601 to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def run_row(outcome: Outcome, engine: str) -> dict[str, Any]:
+    """A run's identity, timing and scalar KPIs as one flat row: a row of an experiment's
+    table (plus its labels) and, through ``registry_row``, of the registry."""
+    run = outcome.run
+    sc = run.scenario
+    row: dict[str, Any] = {"run_id": outcome.run_id, "scenario": sc.name,
+                           "scenario_hash": scenario_hash(sc), "seed": sc.seed, "engine": engine}
+    row.update({f"rules_{p}": key for p, key in sorted(run.rulesets.items())})
+    row.update(wall_seconds=round(outcome.seconds, 3),
+               orders_simulated=len(run.orders["t_created"]))
+    row.update(outcome.kpis["kpis"])
+    return row
 
 
 def registry_row(row: dict[str, Any], code_version: str, created_at: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ A run directory ``<out>/<run-id>/`` holds ``scenario.yaml`` (resolved), ``kpis.j
 (deterministic: same scenario + seed ⇒ same bytes), ``orders.parquet``, ``shipments.parquet``,
 ``events.parquet``, ``trace.parquet`` and ``meta.json`` (timings, versions). The directory is
 built under a temporary name and renamed into place, so readers never see half a run.
+``write_run`` is the only writer of run directories (``domlab run``/``compare`` and the app);
+with ``register=True`` it also writes the run's registry row (``sim.store.registry``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
 from sim.core.model import RunResult, Status
+from sim.core.records import TraceRow
 from sim.experiments.runner import Outcome
+from sim.store.registry import run_row, write_rows
 
 __all__ = ["write_run", "load_kpis", "atomic_dir", "code_version",
            "orders_table", "shipments_table", "trace_table"]
@@ -90,11 +95,12 @@ def shipments_table(run: RunResult) -> pa.Table:
 
 def trace_table(run: RunResult) -> pa.Table:
     """One row per decision: which rules matched, which won, and the outcome (JSON)."""
-    cols = list(zip(*run.trace, strict=True)) if run.trace else [[]] * 7
-    names = ["t_hours", "order_id", "point", "ruleset", "winner", "matched", "subject"]
-    table = {n: list(c) for n, c in zip(names, cols, strict=True)}
+    fields = TraceRow._fields
+    renamed = {"t": "t_hours", "order": "order_id"}          # other columns keep field names
+    cols = list(zip(*run.trace, strict=True)) if run.trace else [[]] * len(fields)
+    table = {renamed.get(f, f): list(c) for f, c in zip(fields, cols, strict=True)}
     text = {k: json.dumps(v, sort_keys=True) for k, v in run.outcomes.items()}
-    table["outcome"] = [text[(r[3], r[5])] for r in run.trace]
+    table["outcome"] = [text[(r.ruleset, r.matched)] for r in run.trace]
     return pa.table(table)
 
 
@@ -102,8 +108,10 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
-def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | None = None) -> Path:
-    """Write a run's directory atomically; returns its path."""
+def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | None = None, *,
+              register: bool = False) -> Path:
+    """Write a run's directory ``<out_dir>/<run-id>`` atomically (plus ``extra_files``, name →
+    text) and, with ``register``, its row in ``<out_dir>/_registry``; returns the directory."""
     run = outcome.run
     final = Path(out_dir) / outcome.run_id
     with atomic_dir(final) as tmp:
@@ -125,6 +133,8 @@ def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | Non
         (tmp / "meta.json").write_text(_json(meta))
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
+    if register:
+        write_rows(Path(out_dir), pd.DataFrame([run_row(outcome, run.engine)]), code_version())
     return final
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,18 +13,13 @@ from rules.schema import load_ruleset
 from sim.cli import main
 from sim.experiments.check import Tolerance, judge, load_baseline, run_check, update_baseline
 from sim.experiments.executors import InProcessExecutor
-from sim.experiments.experiment import experiment_seeds
+from sim.experiments.replication import experiment_seeds
 from sim.measure.kpis import KPIS
 
 GOOD = (ROOT / "rules" / "library" / "carrier" / "cheapest_on_time.yaml").read_text()
 # Deliberately worse: always buy the express service, whatever the promise.
 WORSE = ("ruleset: express-only\npoint: carrier\nrules:\n"
          "  - name: always-express\n    then: {strategy: cheapest, services: [express]}\n")
-
-
-def domlab(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -133,7 +126,7 @@ def test_check_with_durable_engine_passes_on_its_own_baseline(suite):
 # Command line (acceptance: exit 1 on a worse rule set, 0 on the baseline one)
 
 
-def test_cli_check_exit_codes_markdown_and_junit(suite):
+def test_cli_check_exit_codes_markdown_and_junit(suite, domlab):
     base, md, junit = suite / "baselines" / "tiny.json", suite / "out" / "s.md", suite / "j.xml"
     r = domlab("baseline", "update", "--baseline", base, "--scenario", suite / "tiny.yaml",
                "--reps", "3", "--days", "4", "--engine", "compiled", "--executor", "inprocess")

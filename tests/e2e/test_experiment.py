@@ -3,53 +3,37 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, TINY, make_scenario
+from conftest import TINY, make_scenario
 from scipy import stats
 
 from rules.schema import RuleError, load_ruleset
 from sim.cli import main
 from sim.core.rng import replication_seeds
+from sim.experiments.batches import SERIES, order_series
+from sim.experiments.comparison import compare_replications
 from sim.experiments.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-from sim.experiments.experiment import (
-    SERIES,
+from sim.experiments.replication import (
     ExperimentError,
-    apply_params,
-    batch_means,
-    compare_replications,
     experiment_seeds,
     kpi_columns,
-    load_sweep,
-    mser5,
-    order_series,
-    paired_stat,
-    pareto_mask,
-    parse_path,
     replicate,
     replication_specs,
     run_specs,
-    run_sweep,
-    sweep_points,
-    welch_half_width,
 )
 from sim.experiments.runner import run_scenario
-from sim.scenario import ScenarioError, scenario_hash
+from sim.experiments.stats import batch_means, mser5, paired_stat, pareto_mask, welch_half_width
+from sim.experiments.sweeps import apply_params, load_sweep, run_sweep, sweep_points
+from sim.scenario import ScenarioError, parse_path, scenario_hash
 from sim.store.registry import REGISTRY, find_run, read_registry, write_rows
 from sim.store.rundir import write_run
 
 EXPRESS_ONLY = ("ruleset: express-only\npoint: carrier\nrules:\n"
                 "  - name: always-express\n    then: {strategy: cheapest, services: [express]}\n")
-
-
-def domlab(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
 def express_scenario(tmp_path, **overrides):
@@ -131,7 +115,7 @@ def test_crn_scenario_against_itself_zero_difference_zero_ci_width():
     assert (table["delta"] == 0).all() and (table["half_width"] == 0).all()
     assert (table["ci_low"] == 0).all() and (table["ci_high"] == 0).all()
     assert (table["p_value"] == 1.0).all() and not table["significant"].any()
-    assert (table["verdict"] == "same").all()
+    assert (table["verdict"] == "no significant difference").all()
     assert not table[["delta", "ci_low", "ci_high", "p_value", "rel_delta"]].isna().any().any()
     # without pairing the same runs would give a real interval: that is what CRN removes
     assert table.loc["cost_per_order", "indep_half_width"] > 0.1
@@ -291,6 +275,7 @@ def test_sweep_runs_every_point_on_the_same_seeds(tmp_path):
 # Executors (acceptance: identical KPI tables)
 
 
+@pytest.mark.slow
 def test_process_and_dask_executors_give_identical_kpi_tables():
     sc = make_scenario(horizon_days=4)
     reference = replicate(sc, 4, InProcessExecutor())
@@ -321,6 +306,26 @@ def test_errors_surface_early_or_from_worker_processes(tmp_path):
         with pytest.raises(ValueError, match="invalid literal"):
             ex.map(int, ["1", "x", "3"])
         assert ex.map(int, ["4", "5"]) == [4, 5]            # the pool recovers
+
+
+def test_the_replication_loop_reports_progress_per_chunk_of_workers():
+    sc = make_scenario(horizon_days=3)
+    events = []
+
+    class TwoWorkers(InProcessExecutor):
+        workers = 2
+
+        def map(self, fn, tasks, desc=""):
+            events.append(("map", len(tasks)))
+            return super().map(fn, tasks, desc)
+
+    specs = replication_specs(sc, 3, arm="a")
+    runs = run_specs(specs, TwoWorkers(),
+                     progress=lambda done, total, spec: events.append((done, total,
+                                                                       spec.labels["rep"])))
+    assert events == [(0, 3, 0), (1, 3, 1), ("map", 2), (2, 3, 2), ("map", 1)]
+    cols = ["arm", "rep", "seed", "run_id", *kpi_columns(runs)]
+    pd.testing.assert_frame_equal(runs[cols], run_specs(specs, InProcessExecutor())[cols])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +362,7 @@ def test_registry_rows_round_trip_and_run_dirs_are_listed(tmp_path):
 # Command line
 
 
-def test_cli_run_and_compare_with_reps(tmp_path):
+def test_cli_run_and_compare_with_reps(tmp_path, domlab):
     a = write_yaml(tmp_path / "a.yaml", TINY)
     b = write_yaml(tmp_path / "b.yaml", {**TINY, "name": "tiny_express", "policies": {
         **TINY["policies"], "carrier": str(tmp_path / "express_only.yaml")}})
@@ -374,7 +379,7 @@ def test_cli_run_and_compare_with_reps(tmp_path):
     r = domlab("compare", a, a, "--reps", "3", *common)
     assert r.returncode == 0, r.stderr
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Fulfilment cost per order"))
-    assert row.split()[7:13] == ["+0.00", "+0.0%", "[+0.00,", "+0.00]", "1.000", "no"]
+    assert row.split()[7:13] == ["0.00", "0.0%", "[0.00,", "0.00]", "1.000", "no"]
     assert row.endswith("(100% narrower)")
 
     r = domlab("compare", a, b, "--reps", "3", *common)
@@ -382,7 +387,7 @@ def test_cli_run_and_compare_with_reps(tmp_path):
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Fulfilment cost per order"))
     assert "yes, worse" in row
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("Orders"))
-    assert row.split()[4:8] == ["+0", "+0.0%", "[+0,", "+0]"]          # same demand
+    assert row.split()[4:8] == ["0", "0.0%", "[0,", "0]"]              # same demand
 
     r = domlab("runs", "list", "--root", out, "--format", "csv")
     listed = pd.read_csv(__import__("io").StringIO(r.stdout))
@@ -392,7 +397,7 @@ def test_cli_run_and_compare_with_reps(tmp_path):
     assert "Fulfilment cost per order" in r.stdout
 
 
-def test_cli_sweep_batches_and_bad_input(tmp_path, capsys):
+def test_cli_sweep_batches_and_bad_input(tmp_path, capsys, domlab):
     write_yaml(tmp_path / "tiny.yaml", TINY)
     spec = write_yaml(tmp_path / "sw.yaml", {"scenario": "tiny.yaml", "days": 3, "parameters": {
         "rules.sourcing[nearest-any-node].then.protect_store_units": [0, 4]}})

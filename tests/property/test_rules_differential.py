@@ -28,6 +28,7 @@ from rules.schema import ruleset_from_dict
 N_FACTS = 120_000
 
 
+@pytest.mark.slow
 def test_backends_agree_on_120k_random_fact_sets():
     t0 = time.perf_counter()
     rep = differential(N_FACTS, seed=20261130, per_ruleset=400)

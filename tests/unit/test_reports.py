@@ -25,7 +25,7 @@ from reports.charts import (
     service_mix,
     utilisation_heatmap,
 )
-from reports.html import format_delta, format_value, kpi_rows, render_html
+from reports.html import kpi_rows, render_html
 from reports.markdown import render_markdown, write_markdown
 
 NODES = ["DC-A", "DC-B", "STORE-C"]
@@ -108,24 +108,6 @@ def test_runview_rejects_bad_on_hand_shape():
 # --- KPI rows, formatting ---------------------------------------------------------------------
 
 
-def test_format_value_by_unit():
-    assert format_value(1234.5, "$") == "$1,234.50"
-    assert format_value(93.456, "%") == "93.5%"
-    assert format_value(4672.0, "orders") == "4,672"
-    assert format_value(57.84, "h") == "57.8"
-    assert format_value(1.0, "") == "1.00"
-    assert format_value(math.nan, "$") == "n/a"
-
-
-def test_format_delta():
-    assert format_delta(103.1, 100.0) == "+3.1%"
-    assert format_delta(98.0, 100.0) == "-2.0%"
-    assert format_delta(5.0, 5.0) == "0.0%"
-    assert format_delta(0.0, 0.0) == "0.0%"
-    assert format_delta(1.0, 0.0) == "n/a"
-    assert format_delta(-11.0, -10.0) == "-10.0%"
-
-
 def test_kpi_rows_deltas(two_views):
     rows = kpi_rows(two_views)
     by_key = {r["key"]: r for r in rows}
@@ -134,14 +116,14 @@ def test_kpi_rows_deltas(two_views):
     assert by_key["orders"]["kpi"] == "Orders"
     assert by_key["orders"]["values"] == ["1,000", "1,100"]
     assert by_key["orders"]["delta"] == "+10.0%"
-    assert by_key["cost_per_order"]["values"] == ["$20.00", "$22.00"]
+    assert by_key["cost_per_order"]["values"] == ["20.00", "22.00"]
     assert by_key["cost_per_order"]["trends"] == ["worse"]          # lower is better
-    assert by_key["on_time_pct"]["values"] == ["90.0%", "99.0%"]
+    assert by_key["on_time_pct"]["values"] == ["90.00", "99.00"]
     assert by_key["on_time_pct"]["delta"] == "+10.0%"
     assert by_key["on_time_pct"]["trends"] == ["better"]
     assert by_key["order_fill_rate_pct"]["delta"] == "0.0%"
-    assert by_key["order_fill_rate_pct"]["trends"] == ["same"]
-    assert by_key["orders"]["trends"] == ["none"]                   # no better direction
+    assert by_key["order_fill_rate_pct"]["trends"] == ["no significant difference"]
+    assert by_key["orders"]["trends"] == ["changed"]                # no better direction
 
 
 def test_kpi_rows_three_views_and_single_view():
@@ -157,7 +139,7 @@ def test_kpi_rows_tiny_change_is_same():
     a, b = make_view("a"), make_view("b")
     b = RunView.from_dict({**b.to_dict(), "kpis": {**b.kpis, "on_time_pct": 90.01}})
     row = {r["key"]: r for r in kpi_rows([a, b])}["on_time_pct"]
-    assert row["delta"] == "0.0%" and row["trends"] == ["same"]
+    assert row["delta"] == "0.0%" and row["trends"] == ["no significant difference"]
 
 
 def test_kpi_rows_with_custom_registry():
@@ -294,7 +276,8 @@ def test_render_html_self_contained(tmp_path, two_views):
     assert "baseline" in text and "variant" in text
     assert "Baseline vs variant &lt;test&gt;" in text
     assert text.count("<figcaption>") == len(ALL_CHARTS)
-    assert "+10.0%" in text and "$22.00" in text
+    assert "+10.0%" in text and ">22.00<" in text
+    assert '<td class="num worse">+10.0%</td>' in text             # cost per order went up
     assert os.listdir(out.parent) == ["a.html"]        # no temp file left behind
 
 
@@ -317,7 +300,7 @@ def test_markdown_table(tmp_path, two_views):
     assert table[0] == "| KPI | Unit | baseline | variant | Δ variant vs baseline |"
     assert set(table[1].replace("|", "").split()) <= {":--", "--:"}
     assert "| Orders | orders | 1,000 | 1,100 | +10.0% |" in table
-    assert "| ↳ shipping | $ | $15.00 | $16.50 | +10.0% |" in table
+    assert "| ↳ shipping | $ | 15.00 | 16.50 | +10.0% |" in table
     assert all(ln.count("|") == table[0].count("|") for ln in table)
     out = write_markdown(two_views, "KPIs", rows, tmp_path / "kpis.md")
     assert out.read_text(encoding="utf-8") == md

@@ -18,7 +18,8 @@ from rules.lab.lint import DOMAINS, INTEGER_FIELDS, lint
 from rules.lab.testing import NEUTRAL_FACTS, case_files, facts_for, load_cases, run_cases
 from rules.schema import FACT_FIELDS, LIBRARY, RuleError, load_ruleset, ruleset_from_dict
 from sim.cli import main
-from sim.experiments.rule_diff import decision_signatures, diff_rules, paired_ci
+from sim.experiments.replication import experiment_seeds
+from sim.experiments.rule_diff import decision_signatures, diff_rules, format_diff
 from sim.experiments.runner import run_scenario
 from sim.store.rundir import write_run
 
@@ -293,7 +294,7 @@ def test_coverage_counts_every_decision_and_lists_rules_that_never_fired(run_dir
     covs = {c.point: c for c in run_coverage(path)}
     assert list(covs) == ["sourcing", "split", "carrier", "reorder"]
     src = covs["sourcing"]
-    n_sourcing = sum(1 for row in out.run.trace if row[2] == "sourcing")
+    n_sourcing = sum(1 for row in out.run.trace if row.point == "sourcing")
     assert src.decisions == n_sourcing > 0
     assert [(r.name, r.won, r.won_pct) for r in src.rules] == \
         [("marketplace-dc-only", 0, 0.0), ("nearest-any-node", n_sourcing, 100.0)]
@@ -318,20 +319,17 @@ def test_coverage_survives_a_missing_rule_set_file(run_dir, tmp_path):
     assert split.rules[0].name == "split-in-two" and split.rules[0].won > 0
 
 
-def test_paired_ci_matches_a_hand_computation():
-    mean, ci = paired_ci([1.0, 2.0, 3.0], [2.0, 4.0, 6.0])
-    half = 4.302652729911275 / math.sqrt(3)                  # t(0.975, 2) · sd 1 / √3
-    assert mean == 2.0 and ci == pytest.approx((2.0 - half, 2.0 + half))
-    assert paired_ci([1.0, 2.0], [1.0, 2.0]) == (0.0, (0.0, 0.0))
-    assert paired_ci([1.0], [3.0]) == (2.0, None)
-
-
 def test_diff_of_a_rule_set_with_itself_changes_nothing():
-    d = diff_rules("routing/nearest_first", "routing/nearest_first", make_scenario(), reps=2)
+    sc = make_scenario()
+    d = diff_rules("routing/nearest_first", "routing/nearest_first", sc, reps=2)
     assert d.decisions.total > 600 and d.decisions.changed == 0
     assert d.decisions.rule_changed == 0 and d.decisions.examples == []
     assert all(k.delta == 0.0 and k.ci == (0.0, 0.0) for k in d.kpis)
-    assert len(d.seeds) == 2 and d.seeds[0] != d.seeds[1]
+    assert {k.verdict for k in d.kpis} == {"no significant difference"}
+    assert d.seeds == experiment_seeds(sc.seed, 2) and d.seeds[0] != d.seeds[1]
+    cells = next(ln for ln in format_diff(d).splitlines() if ln.startswith("Orders")).split()
+    assert cells[2] == cells[3] and cells[4:] == ["0", "[0,", "0]", "no", "significant",
+                                                  "difference"]
 
 
 def test_diff_sees_a_changed_split_rule(tmp_path):
@@ -344,6 +342,7 @@ def test_diff_sees_a_changed_split_rule(tmp_path):
     sc = make_scenario(horizon_days=10, nodes=[{"name": "DC-EAST", "stock":
                                                 {"days_of_supply": 1}}])
     d = diff_rules("split/ship_complete_then_split", never, sc)
+    assert d.seeds == [sc.seed]                                  # one replication: the root seed
     assert d.decisions.rule_changed == d.decisions.total > 0
     assert d.decisions.changed > 0
     key, old, new = d.decisions.examples[0]
@@ -419,3 +418,19 @@ def test_cli_coverage_json(run_dir, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["sourcing"]["never_fired"] == ["marketplace-dc-only"]
     assert data["split"]["hit_policy"] == "first"
+
+
+def test_cli_diff_reports_each_run_and_the_verdicts(tmp_path, capsys):
+    import yaml
+    from conftest import TINY
+
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(TINY))
+    assert main(["rules", "diff", "routing/nearest_first", "routing/cost_first", "--scenario",
+                 str(scenario), "--days", "3", "--reps", "2"]) == 0
+    out = capsys.readouterr()
+    seeds = experiment_seeds(TINY["seed"], 2)
+    assert out.err.splitlines() == [f"  running replication {r + 1}/2: {side} (seed {seeds[r]})"
+                                    for r in range(2) for side in ("OLD", "NEW")]
+    row = next(ln for ln in out.out.splitlines() if ln.startswith("Orders"))
+    assert row.endswith("[0, 0]  no significant difference")

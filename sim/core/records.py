@@ -1,0 +1,141 @@
+"""Records of one run: the order book (every order's columns), the SKU catalog columns the
+pipeline reads, order status and the decision-trace row.
+
+The model's hot path reads and writes one order's fields thousands of times a second, so
+``OrderBook`` keeps one Python list per field (a scalar read is a list index, no object per
+order) and exports the orders table once, at the end, the way Ciw's ``DataRecord`` or Mesa's
+data collector turn a run's records into a table.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.core.demand import Demand
+from sim.scenario import Sku
+
+__all__ = ["HOURS", "Status", "TraceRow", "Catalog", "OrderBook"]
+
+HOURS = 24.0
+
+
+class Status(IntEnum):
+    """Order state; the last three are terminal."""
+
+    NEW = 0
+    IN_PROCESS = 1
+    DELIVERED = 2
+    BACKORDERED = 3
+    CANCELLED = 4
+
+
+class TraceRow(NamedTuple):
+    """One rule decision: when, for which order (-1 for none), at which point, the rule set's
+    key, the winning rule, every matched rule joined by "," and the subject (e.g. "node/sku" for
+    reorder). A tuple, so rows unpack and pickle like plain tuples."""
+
+    t: float
+    order: int
+    point: str
+    ruleset: str
+    winner: str
+    matched: str
+    subject: str
+
+
+class Catalog:
+    """Per-SKU columns the pipeline reads on the hot path (lists indexed by SKU): price, weight,
+    unit cost and the kit/item group a split must keep together."""
+
+    def __init__(self, skus: list[Sku]):
+        self.price = [s.price for s in skus]
+        self.weight = [s.weight_lb for s in skus]
+        self.cost = [s.cost for s in skus]
+        #: group id per SKU (an ungrouped SKU is its own group), or None when no SKU is grouped
+        self.group = ([s.group or f"#{k}" for k, s in enumerate(skus)]
+                      if any(s.group for s in skus) else None)
+
+    def groups(self, skus: list[int]) -> list[str] | None:
+        """The group of each line's SKU, or None when the catalog has no groups."""
+        g = self.group
+        return None if g is None else [g[s] for s in skus]
+
+    def weight_of(self, skus: list[int], qtys: list[int]) -> float:
+        """Weight (lb) of these lines."""
+        w = self.weight
+        return sum(w[s] * q for s, q in zip(skus, qtys, strict=True))
+
+
+#: Orders-table columns read from the book after the demand columns: (name, book column, dtype).
+_COLUMNS: tuple[tuple[str, str, type | None], ...] = (
+    ("units", "units", np.int64), ("value", "value", None), ("weight_lb", "weight", None),
+    ("cogs", "cogs", None), ("status", "status", np.int64), ("first_fill", "first_fill", None),
+    ("lines_fillable", "lines_fillable", np.int64), ("n_shipments", "n_shipments", np.int64),
+    ("deadline", "deadline", None), ("delivered_at", "delivered_at", None),
+    ("backordered_at", "backordered_at", None), ("sourcing_rule", "sourcing_rule", object),
+    ("split_rule", "split_rule", object),
+)
+
+
+class OrderBook:
+    """Every order of a run, one Python list per field, indexed by order id.
+
+    Fixed at arrival (from demand): ``t``, ``channel``, ``service``, ``region``, ``tier``, the
+    lines (``skus``/``qtys`` from ``starts[i]`` to ``starts[i + 1]``), ``value``, ``weight``,
+    ``units``, ``cogs``, the promise ``deadline`` and the rounded ``fact_value``/``fact_weight``
+    the rules see. Changed by the pipeline: ``status``, ``first_fill``, ``lines_fillable``,
+    ``n_shipments``, ``open_shipments``, ``delivered_at``, ``backordered_at`` and the winning
+    ``sourcing_rule``/``split_rule``. ``table()`` exports the orders table.
+    """
+
+    def __init__(self, demand: Demand, catalog: Catalog):
+        d = self.demand = demand
+        n = d.n
+        self.skus, self.qtys, self.starts = d.sku.tolist(), d.qty.tolist(), d.line_start.tolist()
+        self.t, self.channel, self.service = d.t.tolist(), d.channel.tolist(), d.service.tolist()
+        self.region, self.tier = d.region.tolist(), d.tier.tolist()
+        self.value = self._sums(catalog.price).tolist()
+        self.weight = self._sums(catalog.weight).tolist()
+        self.units = self._sums([1] * len(catalog.price)).astype(np.int64).tolist()
+        self.cogs = self._sums(catalog.cost)
+        self.fact_value = [round(v, 2) for v in self.value]        # facts are rounded once
+        self.fact_weight = [round(w, 3) for w in self.weight]
+        self.deadline = [(math.floor(t / HOURS) + d.service_table[s][2] + 1) * HOURS
+                         for t, s in zip(self.t, self.service, strict=True)]
+        self.status = [int(Status.NEW)] * n
+        self.first_fill = [False] * n
+        self.lines_fillable = [0] * n
+        self.n_shipments = [0] * n
+        self.open_shipments = [0] * n
+        self.delivered_at = [math.nan] * n
+        self.backordered_at = [math.nan] * n
+        self.sourcing_rule = [""] * n
+        self.split_rule = [""] * n
+
+    def lines(self, i: int) -> tuple[list[int], list[int]]:
+        """SKUs and quantities of order ``i``'s lines."""
+        a, b = self.starts[i], self.starts[i + 1]
+        return self.skus[a:b], self.qtys[a:b]
+
+    def _sums(self, per_unit: list[float]) -> np.ndarray:
+        """Σ per_unit[sku] × qty over each order's lines."""
+        d = self.demand
+        if d.n == 0 or len(d.sku) == 0:
+            return np.zeros(d.n)
+        return np.add.reduceat(np.asarray(per_unit)[d.sku] * d.qty, d.line_start[:-1])
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The orders table: one row per order, one array per column."""
+        d = self.demand
+        out = {"order_id": np.arange(d.n), "t_created": d.t, "channel": d.channel,
+               "service": d.service, "region": d.region,
+               "promise_days": np.array([d.service_table[s][2] for s in self.service],
+                                        dtype=np.int64),
+               "lines": np.diff(d.line_start)}
+        for name, column, dtype in _COLUMNS:
+            out[name] = np.asarray(getattr(self, column), dtype=dtype)
+        return out
