@@ -16,7 +16,8 @@ import numpy as np
 from sim.core.rng import stream
 from sim.scenario import Channel, Scenario
 
-__all__ = ["Demand", "generate_demand", "expected_daily_units"]
+__all__ = ["Demand", "WalkInDemand", "generate_demand", "generate_walk_ins",
+           "expected_daily_units", "walk_in_daily_units"]
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,40 @@ class Demand:
         return len(self.t)
 
 
-def _hourly_rates(ch: Channel, hours: int, start_weekday: int) -> np.ndarray:
+@dataclass(frozen=True)
+class WalkInDemand:
+    """Every store walk-in sale of a run, sorted by time (one SKU per sale)."""
+
+    t: np.ndarray            # hours since start
+    node: np.ndarray         # index into scenario.nodes
+    sku: np.ndarray          # index into scenario.skus
+    qty: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of sales."""
+        return len(self.t)
+
+
+def _hourly_rates(per_day: float, hour_profile: list[float], dow_profile: list[float],
+                  season: list[float], hours: int, start_weekday: int) -> np.ndarray:
+    """Arrivals per hour for ``hours`` hours: the daily rate shaped by hour of day, day of
+    week (mean 1) and a weekly season multiplier (cycled)."""
     h = np.arange(hours)
     day = h // 24
-    hour_w = np.asarray(ch.hour_profile) / sum(ch.hour_profile)
-    dow_w = np.asarray(ch.dow_profile) / np.mean(ch.dow_profile)
-    rate = ch.orders_per_day * hour_w[h % 24] * dow_w[(start_weekday + day) % 7]
-    if ch.season_multipliers:
-        season = np.asarray(ch.season_multipliers)
-        rate = rate * season[(day // 7) % len(season)]
+    hour_w = np.asarray(hour_profile) / sum(hour_profile)
+    dow_w = np.asarray(dow_profile) / np.mean(dow_profile)
+    rate = per_day * hour_w[h % 24] * dow_w[(start_weekday + day) % 7]
+    if season:
+        rate = rate * np.asarray(season)[(day // 7) % len(season)]
     return rate
+
+
+def _poisson_times(rng: np.random.Generator, rate: np.ndarray, horizon_h: float) -> np.ndarray:
+    """Sorted arrival times of a Poisson process with piecewise-constant hourly ``rate``."""
+    counts = rng.poisson(rate)
+    t = np.repeat(np.arange(len(rate), dtype=float), counts) + rng.random(counts.sum())
+    return np.sort(t[t < horizon_h])
 
 
 def _launch_days(scenario: Scenario) -> np.ndarray:
@@ -77,9 +102,9 @@ def _pick_skus(u: np.ndarray, day: np.ndarray, popularity: np.ndarray,
 def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
     rng = stream(scenario.seed, f"demand/{ch.name}")
     hours = int(np.ceil(scenario.horizon_days * 24))
-    counts = rng.poisson(_hourly_rates(ch, hours, scenario.start_date.weekday()))
-    t = np.repeat(np.arange(hours, dtype=float), counts) + rng.random(counts.sum())
-    t = np.sort(t[t < scenario.horizon_days * 24])
+    rate = _hourly_rates(ch.orders_per_day, ch.hour_profile, ch.dow_profile,
+                         ch.season_multipliers, hours, scenario.start_date.weekday())
+    t = _poisson_times(rng, rate, scenario.horizon_days * 24)
     n = len(t)
     shares = np.cumsum([s.share for s in ch.service_levels])
     service = svc_base + np.minimum(np.searchsorted(shares / shares[-1], rng.random(n),
@@ -140,3 +165,47 @@ def expected_daily_units(scenario: Scenario) -> np.ndarray:
         lines_per_day += lines
         units += lines * max(1.0, ch.units_per_line.mean)
     return share * units
+
+
+def _walk_in_mix(scenario: Scenario, carried: np.ndarray) -> np.ndarray:
+    """[node, sku] share of a store's walk-in sales: popularity among the SKUs it carries."""
+    pop = np.array([s.popularity for s in scenario.skus], dtype=float)
+    w = np.where(carried, pop[None, :], 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+
+def walk_in_daily_units(scenario: Scenario, carried: np.ndarray) -> np.ndarray:
+    """[node, sku] mean walk-in units a day (for stock and reorder levels)."""
+    per_day = np.array([n.walk_ins.units_per_day if n.walk_ins else 0.0
+                        for n in scenario.nodes])
+    return per_day[:, None] * _walk_in_mix(scenario, carried)
+
+
+def generate_walk_ins(scenario: Scenario, carried: np.ndarray) -> WalkInDemand:
+    """Every walk-in sale of the horizon at stores with ``walk_ins`` (stream
+    ``walkin/<node>``, so routing rules never change them: common random numbers)."""
+    hours = int(np.ceil(scenario.horizon_days * 24))
+    mix = _walk_in_mix(scenario, carried)
+    parts = []
+    for n, node in enumerate(scenario.nodes):
+        w = node.walk_ins
+        if w is None or node.closed or mix[n].sum() == 0:
+            continue
+        rng = stream(scenario.seed, f"walkin/{node.name}")
+        sales_per_day = w.units_per_day / max(1.0, w.units_per_sale.mean)
+        rate = _hourly_rates(sales_per_day, w.hour_profile, w.dow_profile, [], hours,
+                             scenario.start_date.weekday())
+        t = _poisson_times(rng, rate, scenario.horizon_days * 24)
+        cdf = np.cumsum(mix[n])
+        sku = np.minimum(np.searchsorted(cdf / cdf[-1], rng.random(len(t)), side="right"),
+                         len(cdf) - 1)
+        qty = np.maximum(1, np.rint(w.units_per_sale.sample(rng, len(t)))).astype(np.int64)
+        parts.append((t, np.full(len(t), n), sku, qty))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return WalkInDemand(np.zeros(0), empty, empty, empty)
+    t, node, sku, qty = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.argsort(t, kind="stable")
+    return WalkInDemand(t[order], node[order].astype(np.int64), sku[order].astype(np.int64),
+                        qty[order])

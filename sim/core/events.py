@@ -26,6 +26,8 @@ class Ev(IntEnum):
     PO_PLACED = 10       # a replenishment order (value = source node index, -1 = supplier)
     RECEIVED = 11
     TRANSFER_OUT = 12    # units left a node for another node (value = destination index)
+    WALK_IN_SOLD = 13    # a store shopper took units off the shelf
+    WALK_IN_LOST = 14    # a store shopper found too few units (value 1: reserved for online)
 
 
 class EventLog:

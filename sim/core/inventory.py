@@ -1,17 +1,18 @@
 """Stock per node×SKU: on hand, reserved, on order, backorders; replenishment and transfers.
 
 ``Stock`` owns every stock number of a run, so conservation is one class's invariant: opening +
-received = shipped + transferred out + on hand at every node×SKU. It also owns the
-replenishment policies and decides them on the textbook **inventory position**
+received = shipped + transferred out + sold to walk-ins + on hand at every node×SKU. It also
+owns the replenishment policies and decides them on the textbook **inventory position**
 
     position = on hand − reserved + on order − backorders charged − transfers owed
 
 reviewed on every demand event (a reservation, a backorder charged to the node, a transfer
-request from a downstream node) under continuous review, and at review epochs under periodic
-review. A node with ``replenished_from`` orders from another node: the transfer takes the
-source's stock at once (what the source lacks is owed, in the source's position, and sent as
-its own receipts arrive, after its waiting customers), travels with the lane's lead time and
-counts as on order at the destination until it arrives.
+request from a downstream node, a walk-in sale) under continuous review, and at review epochs
+under periodic review. A node with ``replenished_from`` orders from another node: the
+transfer takes the source's stock at once (what the source lacks is owed, in the source's
+position, and sent as its own receipts arrive, after its waiting customers), travels with the
+lane's lead time and counts as on order at the destination until it arrives. Store walk-ins
+take available stock (on hand not reserved for online orders) or are lost.
 
 Levels of on hand, reserved, on order, backorders, transfers owed and stock-out time are
 integrated exactly over time (every change closes the previous interval), and the integrals
@@ -33,12 +34,15 @@ from sim.core.events import Ev, EventLog
 from sim.core.network import Network
 from sim.core.rng import BlockSampler, stream
 
-__all__ = ["Stock", "nearest_units", "units_from_days", "LEVELS"]
+__all__ = ["Stock", "nearest_units", "units_from_days", "LEVELS", "SOLD", "LOST",
+           "LOST_TO_ONLINE"]
 
 HOURS = 24.0
 _NONE, _CONTINUOUS, _RQ, _PERIODIC, _FORECAST = 0, 1, 2, 3, 4
 _POLICY_CODES = {"none": _NONE, "sS": _CONTINUOUS, "base_stock": _CONTINUOUS, "RQ": _RQ,
                  "periodic": _PERIODIC, "RS": _PERIODIC, "forecast": _FORECAST}
+#: Outcomes of a walk-in sale (``Stock.sell_walk_in``).
+SOLD, LOST, LOST_TO_ONLINE = 0, 1, 2
 #: Integrated levels, in this order, in ``Stock.window_areas``.
 LEVELS = ("on_hand", "reserved", "on_order", "backorders", "owed", "stockout")
 
@@ -102,6 +106,10 @@ class Stock:
         self.backorders, self.owed = zeros.tolist(), zeros.tolist()
         self.received, self.shipped, self.transferred = (zeros.tolist(), zeros.tolist(),
                                                          zeros.tolist())
+        # Store walk-ins: units sold off the shelf, lost, and lost while units on the shelf were
+        # reserved for online orders (the sales online fulfilment took from shoppers).
+        self.sold_walk_in, self.walk_in_lost = zeros.tolist(), zeros.tolist()
+        self.walk_in_lost_to_online = zeros.tolist()
         self.unlimited = [n.stock.unlimited for n in sc.nodes]
         self.unit_cost = np.array([s.cost for s in sc.skus])
         self.snapshots: list[list[int]] = []
@@ -218,6 +226,26 @@ class Stock:
         self.on_hand[node][sku] -= qty
         self.reserved[node][sku] -= qty
         self.shipped[node][sku] += qty
+
+    def sell_walk_in(self, node: int, sku: int, qty: int) -> int:
+        """A shopper takes ``qty`` units off the shelf if that many are available to promise
+        (on hand not reserved): ``SOLD``. Otherwise the sale is lost: ``LOST_TO_ONLINE`` when
+        enough units were on the shelf but reserved for online orders, else ``LOST``. A demand
+        event either way."""
+        self._demand_today[node][sku] += qty
+        if self.atp[node][sku] >= qty:
+            self._touch(node, sku)
+            self.on_hand[node][sku] -= qty
+            self.atp[node][sku] -= qty
+            self.sold_walk_in[node][sku] += qty
+            self.reorder(node, sku)
+            return SOLD
+        self._short[node][sku] = True
+        self.walk_in_lost[node][sku] += qty
+        if self.on_hand[node][sku] >= qty:
+            self.walk_in_lost_to_online[node][sku] += qty
+            return LOST_TO_ONLINE
+        return LOST
 
     def charge_backorder(self, node: int, sku: int, qty: int) -> None:
         """A customer demand the network could not fill now waits, counted against ``node``:
@@ -398,6 +426,9 @@ class Stock:
         return {"opening": self.opening, "received": np.asarray(self.received),
                 "shipped": np.asarray(self.shipped),
                 "transferred": np.asarray(self.transferred),
+                "sold_walk_in": np.asarray(self.sold_walk_in),
+                "walk_in_lost": np.asarray(self.walk_in_lost),
+                "walk_in_lost_to_online": np.asarray(self.walk_in_lost_to_online),
                 "on_hand": np.asarray(self.on_hand),
                 "reserved": np.asarray(self.reserved), "on_order": np.asarray(self.on_order),
                 "backorders": np.asarray(self.backorders), "owed": np.asarray(self.owed),

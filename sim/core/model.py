@@ -28,10 +28,10 @@ from rules.engine import Engine
 from rules.schema import SourcingOutcome
 from sim.core.carrier import CHEAPEST_ON_TIME, ServicePicker
 from sim.core.decisions import Decisions, check_rule_references, check_rules, first_outcome
-from sim.core.demand import Demand, generate_demand
+from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.events import Ev, EventLog
 from sim.core.fulfillment import Shipment, Station, shipment_columns
-from sim.core.inventory import Stock
+from sim.core.inventory import LOST_TO_ONLINE, SOLD, Stock
 from sim.core.network import Network, build_network, next_pickup
 from sim.core.records import HOURS, Catalog, OrderBook, Status, TraceRow
 from sim.core.rng import BlockSampler, stream
@@ -114,6 +114,8 @@ class RunResult:
     meta: dict[str, Any] = field(default_factory=dict)
     #: (rule-set key, matched rules joined by ",") → the outcome those rules produced
     outcomes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: store walk-in sales: t, node, sku, qty, outcome (inventory.SOLD / LOST / LOST_TO_ONLINE)
+    walk_ins: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class World:
@@ -139,6 +141,8 @@ class World:
         self.stock = Stock(self.env, self.net, self.log, self.horizon,
                            scenario.warmup_days * HOURS, self._release_backorders)
         self.atp = self.stock.atp
+        self.walk_ins = generate_walk_ins(scenario, self.net.carried)
+        self._walk_in_outcome = [SOLD] * self.walk_ins.n
         seed = scenario.seed
         self.stations = [Station(self.env, n, spec, self.net.calendars[n],
                                  stream(seed, f"service/{spec.name}"), self.log, self._packed)
@@ -184,9 +188,11 @@ class World:
                 stock.set_policy(n, k, dec.outcome, daily)
 
     def _start_processes(self) -> None:
-        """Stock's review and forecast processes, and the order arrivals."""
+        """Stock's review and forecast processes, the order arrivals and store walk-ins."""
         self.stock.start()
         self.env.process(self._arrivals())
+        if self.walk_ins.n:
+            self.env.process(self._walk_in_sales())
 
     def _run_to_horizon(self) -> None:
         """Simulate until the horizon, where the stock measurement window closes."""
@@ -217,10 +223,13 @@ class World:
                  "open_hours": np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
                                          for c, n in zip(self.net.calendars, sc.nodes,
                                                          strict=True)])}
+        w = self.walk_ins
+        walk_ins = {"t": w.t, "node": w.node, "sku": w.sku, "qty": w.qty,
+                    "outcome": np.asarray(self._walk_in_outcome, dtype=np.int64)}
         return RunResult(sc, self.engine.name, d.ruleset_keys(), self.book.table(),
                          shipment_columns(self.shipments), self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
-                         self.env.now, outcomes=d.outcomes())
+                         self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins)
 
     # -- order pipeline ---------------------------------------------------------------------
 
@@ -230,6 +239,21 @@ class World:
             if t > env.now:
                 yield env.timeout(t - env.now)
             self._arrive(i)
+
+    def _walk_in_sales(self):
+        """Store shoppers take stock off the shelf, or leave without it."""
+        env, stock, log, w = self.env, self.stock, self.log, self.walk_ins
+        outcome = self._walk_in_outcome
+        for k, (t, n, s, q) in enumerate(zip(w.t.tolist(), w.node.tolist(), w.sku.tolist(),
+                                             w.qty.tolist(), strict=True)):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            res = outcome[k] = stock.sell_walk_in(n, s, q)
+            if res == SOLD:
+                log.add(env.now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
+            else:
+                log.add(env.now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q,
+                        value=float(res == LOST_TO_ONLINE))
 
     def _arrive(self, i: int) -> None:
         book = self.book

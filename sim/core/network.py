@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.demand import expected_daily_units
+from sim.core.demand import expected_daily_units, walk_in_daily_units
 from sim.core.geo import haversine_mi, zone_for_miles
 from sim.scenario import CarrierService, Scenario, Shift
 
@@ -245,7 +245,7 @@ def build_network(scenario: Scenario) -> Network:
     feeds = _feed_order(scenario)
     for n, src in feeds:                 # a source stocks whatever its downstream nodes carry
         carried[src] |= carried[n]
-    daily = _forecast(scenario, distance, carried)
+    daily = _forecast(scenario, distance, carried) + walk_in_daily_units(scenario, carried)
     for n, src in feeds:                 # and plans for their replenishment (echelon demand)
         daily[src] += np.where(carried[n], daily[n], 0.0)
     opening = np.zeros(carried.shape, dtype=np.int64)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.inventory import LEVELS
+from sim.core.inventory import LEVELS, LOST, LOST_TO_ONLINE, SOLD
 from sim.core.model import RunResult, Status
 from sim.core.network import ShiftCalendar
 
@@ -246,10 +246,11 @@ def _root_price(run) -> np.ndarray:
 
 
 def _purchase_cost(run):
-    """Cost of goods at purchase price for the window's demand: external purchases in the
-    window, less the growth of the network's inventory position valued at purchase price (so
-    buying ahead of the horizon is not a cost; holding it is), plus lane freight per unit
-    ordered (transfers included)."""
+    """Cost of goods at purchase price for the window's online demand: external purchases in
+    the window, less the growth of the network's inventory position valued at purchase price
+    (so buying ahead of the horizon is not a cost; holding it is), less the goods store
+    shoppers bought over the counter (store sales, not online orders), plus lane freight per
+    unit ordered (transfers included)."""
     inv, lanes = run.inventory, _lanes(run)
     w = _window_pos(run)
     node, sku, qty = inv["po_node"][w], inv["po_sku"][w], inv["po_qty"][w]
@@ -263,7 +264,11 @@ def _purchase_cost(run):
     stocked = ~inv["unlimited"]
     start, end = inv["window_positions"]
     growth = float((((end - start) * _root_price(run))[stocked]).sum())
-    return max(0.0, bought - growth) + freight
+    w = _walk_ins(run)
+    sold = w["outcome"] == SOLD
+    over_counter = float((_root_price(run)[w["node"][sold], w["sku"][sold]]
+                          * w["qty"][sold]).sum())
+    return max(0.0, bought - growth - over_counter) + freight
 
 
 def _backorder_cost(run):
@@ -272,12 +277,43 @@ def _backorder_cost(run):
 
 
 def _lost_sale_cost(run):
+    """Cancelled online orders and lost store walk-ins: per unit, or their margin."""
     o = run.orders
     lost = window_orders(run) & (o["status"] == Status.CANCELLED)
+    w = _walk_ins(run)
+    lost_w = w["outcome"] != SOLD
     per_unit = run.scenario.costs.lost_sale_per_unit
     if per_unit is None:
-        return float((o["value"][lost] - o["cogs"][lost]).sum())
-    return float(o["units"][lost].sum() * per_unit)
+        margin = np.array([s.price - s.cost for s in run.scenario.skus])
+        walk_in = float((margin[w["sku"][lost_w]] * w["qty"][lost_w]).sum())
+        return float((o["value"][lost] - o["cogs"][lost]).sum()) + walk_in
+    return float(o["units"][lost].sum() + w["qty"][lost_w].sum()) * per_unit
+
+
+# -- store walk-ins ---------------------------------------------------------------------------
+
+
+def _walk_ins(run) -> dict[str, np.ndarray]:
+    """Walk-in sales in the window (empty arrays for runs without walk-ins)."""
+    w = run.walk_ins
+    if not w or not len(w["t"]):
+        empty = np.zeros(0, dtype=np.int64)
+        return {"t": np.zeros(0), "node": empty, "sku": empty, "qty": empty, "outcome": empty}
+    t = w["t"]
+    m = (t >= run.scenario.warmup_days * HOURS) & (t < run.scenario.horizon_days * HOURS)
+    return {k: v[m] for k, v in w.items()}
+
+
+def _walk_in_units(run, outcomes=None) -> int:
+    w = _walk_ins(run)
+    m = np.ones(len(w["t"]), dtype=bool) if outcomes is None else np.isin(w["outcome"],
+                                                                          outcomes)
+    return int(w["qty"][m].sum())
+
+
+def _walk_in_fill(run):
+    demanded = _walk_in_units(run)
+    return 100.0 * _ratio(_walk_in_units(run, [SOLD]), demanded) if demanded else 100.0
 
 
 def _inventory_cost(run):
@@ -386,17 +422,18 @@ KPIS: dict[str, KpiSpec] = {
     "purchase_per_order": _cost_kpi(
         _purchase_cost, "  purchase",
         "Cost of goods at purchase price (supplier price_factor × SKU cost) for the window's "
-        "demand: purchases in the window less the growth of the network's inventory position "
-        "at purchase price (stock bought ahead is not a cost; its holding is), plus lane "
-        "unit_cost (freight) per unit ordered, transfers included; per order."),
+        "online demand: purchases in the window less the growth of the network's inventory "
+        "position at purchase price (stock bought ahead is not a cost; its holding is) less "
+        "the goods store walk-ins bought, plus lane unit_cost (freight) per unit ordered, "
+        "transfers included; per order."),
     "backorder_cost_per_order": _cost_kpi(
         _backorder_cost, "  backorder",
         "costs.backorder_per_unit_day × customer units waiting, integrated over the window "
         "(unit-days), per order."),
     "lost_sale_per_order": _cost_kpi(
         _lost_sale_cost, "  lost sales",
-        f"Cancelled {_W}: costs.lost_sale_per_unit × units (default: margin, value − cost), "
-        "per order."),
+        f"Cancelled {_W} and store walk-ins lost in the window: costs.lost_sale_per_unit × "
+        "units (default: margin, price − cost), per order."),
     "cost_per_order": KpiSpec(
         _cost_per_order, "$", "lower", "Fulfilment cost per order",
         f"(Shipping + handling + split penalty) / {_W} that shipped."),
@@ -469,6 +506,21 @@ KPIS: dict[str, KpiSpec] = {
                                     "mean over open nodes."),
     "mean_ship_distance_mi": KpiSpec(_mean_distance, "mi", "lower", "Mean shipping distance",
                                      "Mean node-to-customer distance per shipment."),
+    "walk_in_units": KpiSpec(_walk_in_units, "units", "none", "Store walk-in units",
+                             "Units store shoppers asked for in the window."),
+    "walk_in_fill_rate_pct": KpiSpec(_walk_in_fill, "%", "higher", "Walk-in fill rate",
+                                     "Walk-in units sold off the shelf, as % of units asked "
+                                     "for (100 without walk-ins)."),
+    "walk_in_lost_units": KpiSpec(lambda r: _walk_in_units(r, [LOST, LOST_TO_ONLINE]),
+                                  "units", "lower", "Walk-in units lost",
+                                  "Walk-in units the store could not sell: too few units on "
+                                  "the shelf that were not reserved."),
+    "walk_in_lost_to_online_units": KpiSpec(
+        lambda r: _walk_in_units(r, [LOST_TO_ONLINE]), "units", "lower",
+        "  lost while reserved for online",
+        "Walk-in units lost while enough units were on the shelf but reserved for online "
+        "orders: sales online fulfilment took from shoppers (a lower bound: units online "
+        "orders had already shipped are not counted)."),
 }
 
 

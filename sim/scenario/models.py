@@ -11,11 +11,11 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, ChannelKind, NodeKind
-from sim.scenario.dists import Dist
+from sim.scenario.dists import Const, Dist
 
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
-    "StockSpec", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
+    "StockSpec", "WalkIns", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
     "Policies", "Costs", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
@@ -147,6 +147,23 @@ class Handling(_Frozen):
     per_unit: float = Field(0.0, ge=0)
 
 
+class WalkIns(_Frozen):
+    """Shoppers buying off a store's shelf (point-of-sale demand): sales arrive as a Poisson
+    stream shaped by hour of day and day of week; each sale picks a SKU by popularity among
+    those the store carries. A sale takes stock available to promise (on hand not reserved for
+    online orders) or is lost."""
+
+    units_per_day: float = Field(gt=0, le=1e6)
+    hour_profile: list[float] = Field(default_factory=lambda: [1.0] * 24,
+                                      description="relative weights of hours 0..23")
+    dow_profile: list[float] = Field(default_factory=lambda: [1.0] * 7,
+                                     description="relative weights Monday..Sunday")
+    units_per_sale: Dist = Field(default_factory=lambda: Const(kind="const", value=1))
+
+    _hours = field_validator("hour_profile")(_profile(24))
+    _dows = field_validator("dow_profile")(_profile(7))
+
+
 class StockSpec(_Frozen):
     """Opening stock: days of forecast supply, an assortment limit and explicit overrides."""
 
@@ -184,6 +201,13 @@ class Node(_Frozen):
     forecast_share: float | None = Field(None, ge=0, le=1)
     replenished_from: str | None = Field(None, description="another node whose stock feeds "
                                          "this one (multi-echelon); None = the supplier")
+    walk_ins: WalkIns | None = Field(None, description="store shoppers buying off the shelf")
+
+    @model_validator(mode="after")
+    def _walk_ins_at_stores(self):
+        if self.walk_ins is not None and self.kind != "store":
+            raise ValueError("walk_ins: only stores have walk-in shoppers")
+        return self
 
 
 class RateRow(_Frozen):

@@ -11,7 +11,7 @@ from sim.core.events import Ev
 from sim.core.inventory import nearest_units, units_from_days
 from sim.core.model import Status
 from sim.measure.kpis import COST_COMPONENTS, window_orders
-from sim.scenario import ScenarioError, Supplier
+from sim.scenario import ScenarioError, Supplier, WalkIns
 
 HOURS = 24.0
 
@@ -109,7 +109,7 @@ def integrate_on_hand(run) -> float:
     changes = []        # (t, node, sku, delta)
     for r in ev[ev.event == "reserved"].itertuples():
         changes.append((packed[(r.order_id, r.node)], r.node, r.sku, -r.qty))
-    for kind, sign in (("received", 1), ("transfer_out", -1)):
+    for kind, sign in (("received", 1), ("transfer_out", -1), ("walk_in_sold", -1)):
         for r in ev[ev.event == kind].itertuples():
             changes.append((r.t_hours, r.node, r.sku, sign * r.qty))
     t0, t1 = sc.warmup_days * HOURS, sc.horizon_days * HOURS
@@ -132,7 +132,10 @@ def integrate_on_hand(run) -> float:
 
 
 def test_avg_on_hand_is_the_exact_integral_of_the_event_log(tmp_path):
-    out = run_checked(echelon_scenario(tmp_path, days=14))
+    sc = echelon_scenario(tmp_path, days=14)
+    store = sc.nodes[2].model_copy(update={"walk_ins": WalkIns(units_per_day=30)})
+    out = run_checked(sc.model_copy(update={"nodes": [*sc.nodes[:2], store]}))
+    assert out.kpis["kpis"]["walk_in_units"] > 0
     assert out.kpis["kpis"]["avg_on_hand_units"] == pytest.approx(
         integrate_on_hand(out.run), abs=1e-5)
 
