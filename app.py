@@ -156,10 +156,17 @@ def base_scenarios(settings: Settings) -> dict[str, Scenario]:
     return out
 
 
+#: The comparison the page opens with: the default network against its cost-first routing.
+DEFAULT_COMPARISON = ("omnichannel", "omnichannel_cost_first")
+
+
 def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slot:
     """Widgets of compared scenario ``i``: base scenario, what-if edits and rule sets."""
     names = list(bases)
-    default = names.index(names[i % len(names)]) if names else 0
+    preferred = [n for n in DEFAULT_COMPARISON if n in bases]
+    rest = [n for n in names if n not in preferred]
+    order = preferred + rest
+    default = names.index(order[i % len(order)]) if names else 0
     letter = "ABCD"[i]
     name = st.selectbox(f"Scenario {letter}", names, index=default, key=f"base_{i}")
     base = bases[name]

@@ -47,6 +47,8 @@ def check_invariants(run: RunResult) -> list[str]:
     nonterminal = ~np.isin(status, [int(s) for s in TERMINAL])
     if nonterminal.any():
         bad.append(f"{int(nonterminal.sum())} orders not in a terminal state")
+    if np.any(np.isnan(o["decided_at"])) or np.any(o["decided_at"] < o["t_created"] - 1e-9):
+        bad.append("an order was never decided, or decided before it arrived")
     delivered = status == Status.DELIVERED
     if np.any(np.isnan(o["delivered_at"][delivered])) or np.any(o["n_shipments"][delivered] < 1):
         bad.append("a delivered order lacks a delivery time or shipment")

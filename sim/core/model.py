@@ -163,6 +163,11 @@ class World:
         self._nearest = np.argsort(self.net.distance, axis=0, kind="stable").T.tolist()
         self._closed = [n.closed for n in scenario.nodes]
         self._drained: simpy.Event | None = None       # set by _drain: queues are empty
+        # Batch brokering: orders waiting for the next batch (None: decided on arrival).
+        bro = scenario.brokering
+        self._batch: list[int] | None = [] if bro.mode == "batch" else None
+        ranks = {t: k for k, t in enumerate(bro.tier_rank)}
+        self._tier_rank = [ranks.get(t, len(ranks)) for t in self.demand.tier_names]
 
     # -- run --------------------------------------------------------------------------------
 
@@ -193,10 +198,15 @@ class World:
         self.env.process(self._arrivals())
         if self.walk_ins.n:
             self.env.process(self._walk_in_sales())
+        if self._batch is not None:
+            self.env.process(self._brokering_batches())
 
     def _run_to_horizon(self) -> None:
-        """Simulate until the horizon, where the stock measurement window closes."""
+        """Simulate until the horizon (where a last batch decides any waiting orders) and close
+        the stock measurement window."""
         self.env.run(until=self.horizon)
+        if self._batch:
+            self._decide_batch()
         self.stock.close_window()
 
     def _drain(self) -> None:
@@ -258,10 +268,38 @@ class World:
     def _arrive(self, i: int) -> None:
         book = self.book
         self.log.add(self.env.now, Ev.ORDER_CREATED, i, qty=book.units[i], value=book.value[i])
+        if self._batch is None:
+            self._broker(i)
+        else:
+            self._batch.append(i)
+
+    def _broker(self, i: int) -> None:
+        """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable."""
+        book = self.book
+        book.decided_at[i] = self.env.now
         ok, sourcing = self._decide(i, retry=False)
         book.first_fill[i] = ok
         if not ok:
             self._unfillable(i, sourcing)
+
+    def _brokering_batches(self):
+        """Batch brokering: every interval, decide the orders that arrived since, most urgent
+        first (``Brokering.order_by``)."""
+        interval = self.sc.brokering.interval_minutes / 60.0
+        while self.env.now < self.horizon:
+            yield self.env.timeout(interval)
+            self._decide_batch()
+
+    def _decide_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        for i in sorted(batch, key=self._batch_key):
+            self._broker(i)
+
+    def _batch_key(self, i: int) -> tuple:
+        b, bro = self.book, self.sc.brokering
+        keys = {"promise": lambda: b.deadline[i], "value": lambda: -b.value[i],
+                "arrival": lambda: b.t[i], "tier": lambda: self._tier_rank[b.tier[i]]}
+        return (*(keys[k]() for k in bro.order_by), i)
 
     def _decide(self, i: int, retry: bool) -> tuple[bool, SourcingOutcome]:
         """Source, split and allocate order ``i``, trying the sourcing rule's strategies in

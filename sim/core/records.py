@@ -77,7 +77,7 @@ _COLUMNS: tuple[tuple[str, str, type | None], ...] = (
     ("lines_fillable", "lines_fillable", np.int64), ("n_shipments", "n_shipments", np.int64),
     ("deadline", "deadline", None), ("delivered_at", "delivered_at", None),
     ("backordered_at", "backordered_at", None), ("sourcing_rule", "sourcing_rule", object),
-    ("split_rule", "split_rule", object),
+    ("split_rule", "split_rule", object), ("decided_at", "decided_at", None),
 )
 
 
@@ -88,8 +88,9 @@ class OrderBook:
     lines (``skus``/``qtys`` from ``starts[i]`` to ``starts[i + 1]``), ``value``, ``weight``,
     ``units``, ``cogs``, the promise ``deadline`` and the rounded ``fact_value``/``fact_weight``
     the rules see. Changed by the pipeline: ``status``, ``first_fill``, ``lines_fillable``,
-    ``n_shipments``, ``open_shipments``, ``delivered_at``, ``backordered_at`` and the winning
-    ``sourcing_rule``/``split_rule``. ``table()`` exports the orders table.
+    ``n_shipments``, ``open_shipments``, ``delivered_at``, ``backordered_at``, the winning
+    ``sourcing_rule``/``split_rule`` and ``decided_at`` (the first decision: on arrival, or at
+    the batch). ``table()`` exports the orders table.
     """
 
     def __init__(self, demand: Demand, catalog: Catalog):
@@ -115,6 +116,7 @@ class OrderBook:
         self.backordered_at = [math.nan] * n
         self.sourcing_rule = [""] * n
         self.split_rule = [""] * n
+        self.decided_at = [math.nan] * n
 
     def lines(self, i: int) -> tuple[list[int], list[int]]:
         """SKUs and quantities of order ``i``'s lines."""

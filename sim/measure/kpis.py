@@ -107,6 +107,12 @@ def _line_fill_rate(run):
                           int(run.orders["lines"][w].sum()))
 
 
+def _broker_delay(run):
+    w = window_orders(run)
+    o = run.orders
+    return 60.0 * _mean(o["decided_at"][w] - o["t_created"][w])
+
+
 def _split_rate(run):
     w = window_orders(run) & (run.orders["n_shipments"] > 0)
     return 100.0 * _mean((run.orders["n_shipments"][w] > 1).astype(float))
@@ -464,6 +470,9 @@ KPIS: dict[str, KpiSpec] = {
                                  "Replenishment cycles (between receipts, ended in the window) "
                                  "with no demand short at the node, as % of cycles; 100 when "
                                  "no cycle ended."),
+    "broker_delay_mean_min": KpiSpec(_broker_delay, "min", "lower", "Brokering delay, mean",
+                                     f"Minutes from arrival to the DOM's first decision, {_W} "
+                                     "(0 with real-time brokering)."),
     "split_rate_pct": KpiSpec(_split_rate, "%", "lower", "Split rate",
                               "Shipped orders sent in more than one parcel, %."),
     "shipments_per_order": KpiSpec(_shipments_per_order, "", "lower", "Shipments per order",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,7 +17,7 @@ from sim.scenario.dists import Const, Dist
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
-    "Policies", "Costs", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
+    "Policies", "Costs", "Brokering", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
 ZONES = 8
@@ -319,6 +320,20 @@ class Costs(_Frozen):
                                              "margin, price − cost")
 
 
+class Brokering(_Frozen):
+    """When the DOM decides orders. ``realtime``: each order on arrival. ``batch``: orders wait
+    and are decided together every ``interval_minutes`` (and at the horizon), in priority
+    order, so scarce stock goes to the most urgent orders rather than the first to arrive.
+    ``order_by`` keys, in turn: ``promise`` (shortest promise first), ``tier`` (by
+    ``tier_rank``, unlisted tiers last), ``value`` (highest order value first), ``arrival``."""
+
+    mode: Literal["realtime", "batch"] = "realtime"
+    interval_minutes: float = Field(15.0, ge=1, le=24 * 60)
+    order_by: list[Literal["promise", "tier", "value", "arrival"]] = Field(
+        default_factory=lambda: ["promise", "tier", "arrival"], min_length=1)
+    tier_rank: list[str] = Field(default_factory=lambda: ["gold", "silver", "standard"])
+
+
 class Scenario(_Frozen):
     """Everything a run needs besides the rule engine."""
 
@@ -337,6 +352,7 @@ class Scenario(_Frozen):
     suppliers: list[Supplier] = Field(min_length=1)
     policies: Policies
     costs: Costs = Costs()
+    brokering: Brokering = Brokering()
 
     @model_validator(mode="after")
     def _cross_refs(self):
