@@ -30,7 +30,7 @@ class Shipment:
 
     __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
                  "service", "ship_cost", "handling", "priority", "created", "pick_start",
-                 "packed", "shipped", "delivered", "carrier_rule", "cogs")
+                 "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped")
 
     def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
                  units: int, weight: float, created: float):
@@ -45,12 +45,13 @@ class Shipment:
         self.pick_start = self.packed = self.shipped = self.delivered = -1.0
         self.carrier_rule = ""
         self.cogs = 0.0
+        self.bumped = 0         # pickups missed because the carrier's pickup was full
 
 
 #: Columns of the shipments table: every ``Shipment`` field except its lines.
 SHIPMENT_COLUMNS = ("id", "order", "node", "units", "weight", "zone", "distance", "service",
                     "ship_cost", "handling", "priority", "created", "pick_start", "packed",
-                    "shipped", "delivered", "carrier_rule", "cogs")
+                    "shipped", "delivered", "carrier_rule", "cogs", "bumped")
 
 
 def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:

@@ -163,6 +163,7 @@ class World:
         self._nearest = np.argsort(self.net.distance, axis=0, kind="stable").T.tolist()
         self._closed = [n.closed for n in scenario.nodes]
         self._drained: simpy.Event | None = None       # set by _drain: queues are empty
+        self._pickup_loads: dict[tuple[int, int, float], int] = defaultdict(int)
         # Batch brokering: orders waiting for the next batch (None: decided on arrival).
         bro = scenario.brokering
         self._batch: list[int] | None = [] if bro.mode == "batch" else None
@@ -379,7 +380,7 @@ class World:
             self.stock.ship(node, s, q)
         svc = self.net.services[ship.service].spec
         ship.packed = now
-        ship.shipped = _pickup = self._pickup(node, svc, now)
+        ship.shipped = _pickup = self._collect_at(ship, svc, now)
         days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
         ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
         i, book = ship.order, self.book
@@ -400,6 +401,20 @@ class World:
     def _pickup(self, node: int, svc, t: float) -> float:
         return next_pickup(t, self.sc.nodes[node].cutoff_hour, svc.pickup_hour, svc.pickup_days,
                            self.weekday0)
+
+    def _collect_at(self, ship: Shipment, svc, t: float) -> float:
+        """When the carrier collects a parcel packed at ``t``: the next pickup with room (a
+        full pickup leaves the parcel for the next pickup day)."""
+        when = self._pickup(ship.node, svc, t)
+        cap = svc.pickup_capacity
+        if cap is None:
+            return when
+        loads = self._pickup_loads
+        while loads[(ship.node, ship.service, when)] >= cap:
+            ship.bumped += 1
+            when = self._pickup(ship.node, svc, (math.floor(when / HOURS) + 1) * HOURS)
+        loads[(ship.node, ship.service, when)] += 1
+        return when
 
     def _hold(self, strat) -> list[int]:
         """Units each node holds back under ``strat`` (store protection + safety stock)."""

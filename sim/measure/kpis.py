@@ -373,6 +373,13 @@ def _utilisation(run):
     return 100.0 * _mean(_utilisation_by_node(run)[open_nodes])
 
 
+def _pickup_overflow(run):
+    bumped = run.shipments.get("bumped")
+    if bumped is None or not len(bumped):
+        return 0.0
+    return 100.0 * _mean((bumped[_ship_mask(run)].astype(float) > 0).astype(float))
+
+
 def _mean_distance(run):
     return _mean(run.shipments["distance"][_ship_mask(run)].astype(float))
 
@@ -513,6 +520,9 @@ KPIS: dict[str, KpiSpec] = {
     "node_utilisation_pct": KpiSpec(_utilisation, "%", "none", "Node utilisation (mean)",
                                     "Picker busy hours inside shifts / picker shift hours, "
                                     "mean over open nodes."),
+    "pickup_overflow_pct": KpiSpec(_pickup_overflow, "%", "lower", "Missed full pickups",
+                                   "Shipments of the window's orders that waited for a later "
+                                   "pickup because the carrier's pickup was full, %."),
     "mean_ship_distance_mi": KpiSpec(_mean_distance, "mi", "lower", "Mean shipping distance",
                                      "Mean node-to-customer distance per shipment."),
     "walk_in_units": KpiSpec(_walk_in_units, "units", "none", "Store walk-in units",

@@ -238,6 +238,9 @@ class CarrierService(_Frozen):
     delay_days: Dist = Field(description="extra days beyond schedule (0 most of the time)")
     pickup_hour: float = Field(18.0, ge=0, lt=24)
     pickup_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5])
+    pickup_capacity: int | None = Field(None, ge=1, le=10_000_000, description="parcels one "
+                                        "pickup takes from a node; the rest wait for the next "
+                                        "pickup day (None: unlimited)")
 
     @field_validator("transit_days")
     @classmethod
