@@ -130,9 +130,20 @@ class Decisions:
         carrier = self.decide("carrier", cfacts, i)
         if not self.has_priority:
             return carrier, None
-        pfacts = {k: v for k, v in cfacts.items() if k in _PRIORITY_FACTS}
+        return carrier, self.priority(cfacts, i)
+
+    def priority(self, facts: dict[str, Any], i: int) -> Decision:
+        """Pick priority of a shipment of order ``i`` (``facts`` name its node), at the order's
+        age now."""
+        pfacts = {k: v for k, v in facts.items() if k in _PRIORITY_FACTS}
         pfacts["age_hours"] = self._age_hours(i)
-        return carrier, self.decide("priority", pfacts, i)
+        return self.decide("priority", pfacts, i)
+
+    def reprioritised(self, ship: Shipment, node: Node) -> int:
+        """The pick priority a queued shipment has now (age-based rules see how long its order
+        has waited)."""
+        facts = dict(self.order_facts(ship.order, False), node=node.name, node_kind=node.kind)
+        return first_outcome(self.priority(facts, ship.order).outcome).priority
 
     def backorder(self, i: int, lines_short: int) -> Decision:
         """What to do with order ``i`` while it waits: ``lines_short`` lines no node has."""

@@ -110,6 +110,16 @@ class Station:
             self._idle -= 1
             self._next()
 
+    def reprioritise(self, priority_of: Callable[[Shipment], int]) -> None:
+        """Give every queued shipment the priority ``priority_of`` says now (arrival order
+        still breaks ties)."""
+        if not self._heap:
+            return
+        for k, (_, seq, s) in enumerate(self._heap):
+            s.priority = priority_of(s)
+            self._heap[k] = (s.priority, seq, s)
+        heapq.heapify(self._heap)
+
     def _next(self) -> None:
         """A picker is free: take the best queued shipment, waiting for the shift if needed."""
         if not self._heap:

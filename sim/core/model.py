@@ -201,6 +201,8 @@ class World:
             self.env.process(self._walk_in_sales())
         if self._batch is not None:
             self.env.process(self._brokering_batches())
+        if self.sc.brokering.reprioritise_minutes and self.decisions.has_priority:
+            self.env.process(self._reprioritising())
 
     def _run_to_horizon(self) -> None:
         """Simulate until the horizon (where a last batch decides any waiting orders) and close
@@ -290,6 +292,15 @@ class World:
         while self.env.now < self.horizon:
             yield self.env.timeout(interval)
             self._decide_batch()
+
+    def _reprioritising(self):
+        """Every ``reprioritise_minutes``, re-decide the pick priority of queued shipments."""
+        interval = self.sc.brokering.reprioritise_minutes / 60.0
+        nodes, decide = self.sc.nodes, self.decisions.reprioritised
+        while self.env.now < self.horizon:
+            yield self.env.timeout(interval)
+            for n, station in enumerate(self.stations):
+                station.reprioritise(lambda s, node=nodes[n]: decide(s, node))
 
     def _decide_batch(self) -> None:
         batch, self._batch = self._batch, []

@@ -328,13 +328,18 @@ class Brokering(_Frozen):
     and are decided together every ``interval_minutes`` (and at the horizon), in priority
     order, so scarce stock goes to the most urgent orders rather than the first to arrive.
     ``order_by`` keys, in turn: ``promise`` (shortest promise first), ``tier`` (by
-    ``tier_rank``, unlisted tiers last), ``value`` (highest order value first), ``arrival``."""
+    ``tier_rank``, unlisted tiers last), ``value`` (highest order value first), ``arrival``.
+    With priority rules, ``reprioritise_minutes`` re-decides queued shipments' pick priority."""
 
     mode: Literal["realtime", "batch"] = "realtime"
     interval_minutes: float = Field(15.0, ge=1, le=24 * 60)
     order_by: list[Literal["promise", "tier", "value", "arrival"]] = Field(
         default_factory=lambda: ["promise", "tier", "arrival"], min_length=1)
     tier_rank: list[str] = Field(default_factory=lambda: ["gold", "silver", "standard"])
+    reprioritise_minutes: float | None = Field(None, ge=1, le=24 * 60, description="decide "
+                                               "the pick priority of queued shipments again "
+                                               "this often, so age-based priority rules take "
+                                               "effect while orders wait (None: only once)")
 
 
 class Scenario(_Frozen):

@@ -58,3 +58,29 @@ def test_a_batch_gives_scarce_stock_to_the_shortest_promise_first(tmp_path):
     assert filled.sum() == 5 and np.all(express[filled])
     np.testing.assert_array_equal(realtime["t_created"], batch["t_created"])   # same demand
     assert not np.all(express[realtime["first_fill"]])                # first come, first served
+
+
+def test_queued_shipments_are_reprioritised_so_age_rules_fire():
+    """A store that packs 20 parcels a day gets 30: parcels wait for days. Re-deciding pick
+    priority every hour lets the library's "aged" rule (order waited > 24 h) win; decided once,
+    at reservation, it never does."""
+    def run(every: float | None):
+        sc = make_scenario(
+            horizon_days=7, warmup_days=1, seed=12,
+            channels=[{"name": "web", "orders_per_day": 30}],
+            nodes=[{"name": "STORE-LA", "capacity": {"pickers": 1, "minutes_per_order": 30},
+                    "stock": {"days_of_supply": 30}},
+                   {"name": "DC-EAST", "closed": True}, {"name": "DC-WEST", "closed": True}],
+            policies={"sourcing": "routing/nearest_first",
+                      "priority": "priority/service_then_tier"},
+            brokering={"reprioritise_minutes": every})
+        return run_checked(sc).run
+    once, hourly = run(None), run(60)
+    def aged(run):
+        return sum(1 for r in run.trace if r.point == "priority" and r.winner == "aged")
+    assert aged(once) == 0
+    assert aged(hourly) > 50
+    # The queued parcels carry the priority they were picked at: 3 ("aged") for some.
+    np.testing.assert_array_equal(once.orders["t_created"], hourly.orders["t_created"])
+    assert (once.shipments["priority"] == 3).sum() == 0
+    assert (hourly.shipments["priority"] == 3).sum() > 50
