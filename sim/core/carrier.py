@@ -26,6 +26,8 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
     weekday0 = net.scenario.start_date.weekday()
     options = []
     for s in services:
+        if not s.takes(weight_lb):
+            continue
         if out.carriers is not None and s.carrier not in out.carriers:
             continue
         if out.services is not None and s.name not in out.services:
@@ -35,7 +37,8 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
         eta = ship + 24.0 * s.spec.transit_days[zone - 1]
         options.append((s.rate(zone, weight_lb), eta, s.index, s))
     if not options:
-        raise ValueError("no carrier service is allowed by the carrier rule")
+        raise ValueError(f"no carrier service is allowed by the carrier rule for a "
+                         f"{weight_lb:g} lb shipment")
     fastest = min(options, key=lambda o: (o[1], o[0], o[2]))
     if out.strategy == "cheapest_on_time":
         on_time = [o for o in options if o[1] <= deadline]
@@ -56,7 +59,11 @@ class ServicePicker:
     def __init__(self, net: Network):
         self.net = net
         self._bounds = sorted({w for s in net.services for w in s.weights})
-        self._max_w = min(s.weights[-1] for s in net.services)
+        # Heavier shipments are not memoised: past the smallest heaviest parcel bracket, or
+        # heavy enough for an LTL service (whose price grows with the weight itself).
+        self._max_w = min([s.weights[-1] for s in net.services]
+                          + [s.spec.min_weight_lb for s in net.services
+                             if s.spec.pricing == "ltl"])
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[ServiceInfo, float, float]] = {}
@@ -65,7 +72,7 @@ class ServicePicker:
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
              deadline: float) -> tuple[ServiceInfo, float, float]:
         """Same result as ``choose_service`` over all services of the network."""
-        if weight_lb > self._max_w:
+        if weight_lb >= self._max_w:
             return choose_service(out, self.net.services, self.net, node, zone, weight_lb,
                                   ready, deadline)
         day = math.floor(ready / 24.0)

@@ -36,8 +36,16 @@ class ServiceInfo:
         """``carrier/service``."""
         return f"{self.carrier}/{self.name}"
 
+    def takes(self, weight_lb: float) -> bool:
+        """Whether the service carries a shipment this heavy (LTL has a minimum)."""
+        return weight_lb >= self.spec.min_weight_lb
+
     def rate(self, zone: int, weight_lb: float) -> float:
-        """Price of one shipment; parcels over the heaviest bracket go as several parcels."""
+        """Price of one shipment: by parcel (over the heaviest bracket as several parcels) or,
+        for LTL, per 100 lb at the weight break, at least the minimum charge."""
+        if self.spec.pricing == "ltl":
+            k = min(bisect.bisect_left(self.weights, weight_lb), len(self.weights) - 1)
+            return max(self.spec.min_charge, self.rates[k][zone - 1] * weight_lb / 100.0)
         heaviest = self.weights[-1]
         if weight_lb > heaviest:
             parcels = math.ceil(weight_lb / heaviest)

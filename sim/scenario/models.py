@@ -230,9 +230,18 @@ class RateRow(_Frozen):
 
 
 class CarrierService(_Frozen):
-    """A carrier service: zone × weight prices, scheduled transit days by zone, lateness."""
+    """A carrier service: zone × weight prices, scheduled transit days by zone, lateness.
+
+    ``parcel`` pricing: a rate card row is the price of one parcel up to ``weight_lb_max``
+    (heavier shipments go as several parcels of the heaviest bracket). ``ltl`` pricing (pallet
+    freight): a row is the price per 100 lb for shipments up to ``weight_lb_max`` (the heaviest
+    row beyond), at least ``min_charge``; the service takes only shipments of at least
+    ``min_weight_lb``."""
 
     name: str
+    pricing: Literal["parcel", "ltl"] = "parcel"
+    min_charge: float = Field(0.0, ge=0, le=1e6)
+    min_weight_lb: float = Field(0.0, ge=0, le=1e6)
     rate_card: list[RateRow] = Field(min_length=1)
     transit_days: list[int] = Field(description="scheduled days for zones 1..8")
     delay_days: Dist = Field(description="extra days beyond schedule (0 most of the time)")

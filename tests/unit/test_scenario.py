@@ -24,11 +24,14 @@ def test_default_scenario_loads_with_its_data_tables():
     assert sc.regions[0].metro == "New York"
     kinds = [n.kind for n in sc.nodes]
     assert kinds.count("dc") == 3 and kinds.count("store") >= 8 and kinds.count("3pl") == 1
-    assert {c.kind for c in sc.channels} == {"web", "app", "marketplace"}
-    assert len(sc.carriers) >= 2
+    assert {c.kind for c in sc.channels} == {"web", "app", "marketplace", "b2b", "call_center"}
+    parcel = [c for c in sc.carriers if c.name != "FreightLine"]
+    assert len(parcel) >= 2
     assert all({s.name for s in c.services} == {"ground", "two_day", "overnight"}
-               for c in sc.carriers)
+               for c in parcel)
     assert sc.carriers[0].services[0].rate_card[0].z1 > 0
+    (ltl,) = [s for c in sc.carriers for s in c.services if s.pricing == "ltl"]
+    assert ltl.min_weight_lb > 0 and ltl.min_charge > 0
 
 
 def test_extends_overrides_named_items_and_keeps_the_rest(tmp_path):
