@@ -28,6 +28,8 @@ class Ev(IntEnum):
     TRANSFER_OUT = 12    # units left a node for another node (value = destination index)
     WALK_IN_SOLD = 13    # a store shopper took units off the shelf
     WALK_IN_LOST = 14    # a store shopper found too few units (value 1: reserved for online)
+    REJECTED = 15        # a node rejected a shipment line at pick (value 1: missing, written
+                         # off; 0: found, back to available stock)
 
 
 class EventLog:

@@ -30,7 +30,8 @@ class Shipment:
 
     __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
                  "service", "ship_cost", "handling", "priority", "created", "pick_start",
-                 "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped")
+                 "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped",
+                 "rejected")
 
     def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
                  units: int, weight: float, created: float):
@@ -46,6 +47,7 @@ class Shipment:
         self.carrier_rule = ""
         self.cogs = 0.0
         self.bumped = 0         # pickups missed because the carrier's pickup was full
+        self.rejected = False   # the node rejected it at pick (its lines were re-sourced)
 
 
 #: Columns of the shipments table: every ``Shipment`` field except its lines.
@@ -73,9 +75,11 @@ class Station:
     shift), which keeps the hot path to the events that carry time."""
 
     def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
-                 rng, log: EventLog, on_packed: Callable[[Shipment], None]):
+                 rng, log: EventLog, on_packed: Callable[[Shipment], None],
+                 on_pick: Callable[[Shipment], bool] | None = None):
         self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
         self.log, self.on_packed = log, on_packed
+        self.on_pick = on_pick          # False: the shelf check rejected the shipment
         self.busy_hours = 0.0
         self.in_queue = 0                 # shipments queued or being picked
         self._assigned: dict[int, int] = {}     # day → shipments submitted that day
@@ -134,6 +138,10 @@ class Station:
 
     def _pick(self, s: Shipment) -> None:
         env = self.env
+        if self.on_pick is not None and not self.on_pick(s):
+            self.in_queue -= 1              # rejected at the shelf: the picker is free again
+            self._next()
+            return
         s.pick_start = env.now
         self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
         duration = self.expected_pick_hours(s.units) * self._noise.next()

@@ -22,11 +22,12 @@ def check_invariants(run: RunResult) -> list[str]:
     bad: list[str] = []
     inv, o, sh = run.inventory, run.orders, run.shipments
     balance = (inv["opening"] + inv["received"] - inv["shipped"] - inv["transferred"]
-               - inv["sold_walk_in"] - inv["on_hand"])
+               - inv["sold_walk_in"] - inv["written_off"] - inv["on_hand"])
     if np.any(balance != 0):
         n, k = np.argwhere(balance != 0)[0]
         bad.append(f"units not conserved at node {n}, sku {k}: opening + received - shipped - "
-                   f"transferred - sold to walk-ins - on_hand = {balance[n, k]}")
+                   f"transferred - sold to walk-ins - written off - on_hand = "
+                   f"{balance[n, k]}")
     fed = inv["po_source"] >= 0                  # transfer orders from another node
     fed_nodes = np.unique(inv["po_node"][fed])
     arrived = int(inv["received"][fed_nodes].sum())

@@ -110,6 +110,7 @@ class Stock:
         # reserved for online orders (the sales online fulfilment took from shoppers).
         self.sold_walk_in, self.walk_in_lost = zeros.tolist(), zeros.tolist()
         self.walk_in_lost_to_online = zeros.tolist()
+        self.written_off = zeros.tolist()           # phantom units found missing at pick
         self.unlimited = [n.stock.unlimited for n in sc.nodes]
         self.unit_cost = np.array([s.cost for s in sc.skus])
         self.snapshots: list[list[int]] = []
@@ -246,6 +247,19 @@ class Stock:
             self.walk_in_lost_to_online[node][sku] += qty
             return LOST_TO_ONLINE
         return LOST
+
+    def write_off(self, node: int, sku: int, qty: int) -> None:
+        """Reserved units a picker did not find: phantom stock leaves the record."""
+        self._touch(node, sku)
+        self.on_hand[node][sku] -= qty
+        self.reserved[node][sku] -= qty
+        self.written_off[node][sku] += qty
+
+    def unreserve(self, node: int, sku: int, qty: int) -> None:
+        """A rejected shipment's found units go back to available stock."""
+        self._touch(node, sku)
+        self.atp[node][sku] += qty
+        self.reserved[node][sku] -= qty
 
     def charge_backorder(self, node: int, sku: int, qty: int) -> None:
         """A customer demand the network could not fill now waits, counted against ``node``:
@@ -427,6 +441,7 @@ class Stock:
                 "shipped": np.asarray(self.shipped),
                 "transferred": np.asarray(self.transferred),
                 "sold_walk_in": np.asarray(self.sold_walk_in),
+                "written_off": np.asarray(self.written_off),
                 "walk_in_lost": np.asarray(self.walk_in_lost),
                 "walk_in_lost_to_online": np.asarray(self.walk_in_lost_to_online),
                 "on_hand": np.asarray(self.on_hand),

@@ -37,6 +37,7 @@ from sim.core.records import HOURS, Catalog, OrderBook, Status, TraceRow
 from sim.core.rng import BlockSampler, stream
 from sim.core.sourcing import Ranker, choose_plan, coverage
 from sim.scenario import Scenario
+from sim.scenario.dists import Uniform
 
 __all__ = ["Status", "World", "RunResult", "SimulationError", "check_rule_references"]
 
@@ -116,6 +117,8 @@ class RunResult:
     outcomes: dict[tuple[str, str], Any] = field(default_factory=dict)
     #: store walk-in sales: t, node, sku, qty, outcome (inventory.SOLD / LOST / LOST_TO_ONLINE)
     walk_ins: dict[str, np.ndarray] = field(default_factory=dict)
+    #: shipments nodes rejected at pick: order, node, missing lines, rerouted (re-sourced)
+    rejections: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class World:
@@ -145,8 +148,18 @@ class World:
         self._walk_in_outcome = [SOLD] * self.walk_ins.n
         seed = scenario.seed
         self.stations = [Station(self.env, n, spec, self.net.calendars[n],
-                                 stream(seed, f"service/{spec.name}"), self.log, self._packed)
+                                 stream(seed, f"service/{spec.name}"), self.log, self._packed,
+                                 self._shelf_check if spec.record_accuracy < 1 else None)
                          for n, spec in enumerate(scenario.nodes)]
+        # Record accuracy: each reserved line is found with the node's accuracy (stream
+        # accuracy/<node>); a rejected shipment's lines are re-sourced without that node.
+        self._shelf = [BlockSampler(Uniform(kind="uniform", low=0.0, high=1.0),
+                                    stream(seed, f"accuracy/{spec.name}"))
+                       for spec in scenario.nodes]
+        self._excluded: dict[int, set[int]] = {}
+        self._inspected_lines = [0] * len(scenario.nodes)
+        self._missing_lines = [0] * len(scenario.nodes)
+        self._rejections: list[tuple[int, int, int, int]] = []  # order, node, missing, outcome
         self._delay = [BlockSampler(s.spec.delay_days, stream(seed, f"transit/{s.label}"))
                        for s in self.net.services]
         self.shipments: list[Shipment] = []
@@ -235,14 +248,21 @@ class World:
         nodes = {"busy_hours": np.array([st.busy_hours for st in self.stations]),
                  "open_hours": np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
                                          for c, n in zip(self.net.calendars, sc.nodes,
-                                                         strict=True)])}
+                                                         strict=True)]),
+                 "inspected_lines": np.asarray(self._inspected_lines, dtype=np.int64),
+                 "missing_lines": np.asarray(self._missing_lines, dtype=np.int64)}
+        rej = np.asarray(self._rejections, dtype=np.int64).reshape(-1, 4)
+        rejections = {"order": rej[:, 0], "node": rej[:, 1], "missing_lines": rej[:, 2],
+                      "rerouted": rej[:, 3].astype(bool)}
         w = self.walk_ins
         walk_ins = {"t": w.t, "node": w.node, "sku": w.sku, "qty": w.qty,
                     "outcome": np.asarray(self._walk_in_outcome, dtype=np.int64)}
         return RunResult(sc, self.engine.name, d.ruleset_keys(), self.book.table(),
-                         shipment_columns(self.shipments), self.log, d.trace,
+                         shipment_columns([s for s in self.shipments if not s.rejected]),
+                         self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
-                         self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins)
+                         self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
+                         rejections=rejections)
 
     # -- order pipeline ---------------------------------------------------------------------
 
@@ -313,13 +333,16 @@ class World:
                 "arrival": lambda: b.t[i], "tier": lambda: self._tier_rank[b.tier[i]]}
         return (*(keys[k]() for k in bro.order_by), i)
 
-    def _decide(self, i: int, retry: bool) -> tuple[bool, SourcingOutcome]:
-        """Source, split and allocate order ``i``, trying the sourcing rule's strategies in
-        order. Returns whether it was allocated, and the sourcing outcome."""
+    def _decide(self, i: int, retry: bool,
+                lines: tuple[list[int], list[int]] | None = None) -> tuple[bool, SourcingOutcome]:
+        """Source, split and allocate order ``i`` (or only ``lines`` of it, re-sourcing a
+        rejected shipment), trying the sourcing rule's strategies in order, never at a node
+        that rejected the order. Returns whether it was allocated, and the sourcing outcome."""
         book, decisions = self.book, self.decisions
         facts, src = decisions.sourcing(i, retry)
         outcomes = src.outcome if isinstance(src.outcome, tuple) else (src.outcome,)
-        skus, qtys = book.lines(i)
+        skus, qtys = book.lines(i) if lines is None else lines
+        excluded = self._excluded.get(i)
         view = _OrderView(self, i, skus, qtys)
         groups = self.catalog.groups(skus)
         today = self._dates[int(self.env.now // HOURS)]
@@ -329,6 +352,8 @@ class World:
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
             ranked = self.ranker.rank(strat, view.region, facts["units"], book.weight[i], view,
                                       bypass or today in strat.capacity_bypass_dates)
+            if excluded:
+                ranked = [n for n in ranked if n not in excluded]
             if k == 0:
                 self._rank0 = ranked
             hold = self._hold(strat)
@@ -354,9 +379,38 @@ class World:
         self._uncharge(i)
         book.status[i] = _IN_PROCESS
         self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=len(plan))
-        book.n_shipments[i] = book.open_shipments[i] = len(plan)
+        book.n_shipments[i] += len(plan)
+        book.open_shipments[i] += len(plan)
         for node, lines in plan:
             self._reserve(i, node, [skus[j] for j in lines], [qtys[j] for j in lines], facts)
+
+    def _shelf_check(self, ship: Shipment) -> bool:
+        """At pick start, each reserved line is on the shelf with the node's record accuracy.
+        A missing line is phantom stock (written off); the node then rejects the shipment, its
+        found units go back to available stock, and its lines are sourced again elsewhere."""
+        node, i = ship.node, ship.order
+        p, draw = self.sc.nodes[node].record_accuracy, self._shelf[node].next
+        missing = [draw() > p for _ in ship.skus]
+        self._inspected_lines[node] += len(missing)
+        if not any(missing):
+            return True
+        self._missing_lines[node] += sum(missing)
+        now, stock, book = self.env.now, self.stock, self.book
+        for s, q, gone in zip(ship.skus, ship.qtys, missing, strict=True):
+            (stock.write_off if gone else stock.unreserve)(node, s, q)
+            self.log.add(now, Ev.REJECTED, i, node, s, q, value=float(gone))
+        ship.rejected = True
+        book.n_shipments[i] -= 1
+        book.open_shipments[i] -= 1
+        self._excluded.setdefault(i, set()).add(node)
+        ok, _ = self._decide(i, retry=True, lines=(ship.skus, ship.qtys))
+        if not ok:                       # no other node has it: those lines are short
+            if book.n_shipments[i] == 0:
+                self._cancel(i)
+            elif book.open_shipments[i] == 0:
+                book.status[i] = _DELIVERED
+        self._rejections.append((i, node, sum(missing), int(ok)))
+        return False
 
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int], facts: dict) -> None:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""

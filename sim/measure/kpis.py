@@ -373,6 +373,25 @@ def _utilisation(run):
     return 100.0 * _mean(_utilisation_by_node(run)[open_nodes])
 
 
+def _window_rejections(run) -> dict[str, np.ndarray]:
+    rej = run.rejections
+    if not rej or not len(rej["order"]):
+        return {"order": np.zeros(0, dtype=np.int64), "rerouted": np.zeros(0, dtype=bool)}
+    m = window_orders(run)[rej["order"]]
+    return {k: v[m] for k, v in rej.items()}
+
+
+def _rejection_pct(run):
+    rejected = len(_window_rejections(run)["order"])
+    return 100.0 * _ratio(rejected, rejected + int(_ship_mask(run).sum()))
+
+
+def _rerouted_pct(run):
+    rej = _window_rejections(run)
+    return 100.0 * _ratio(int(rej["rerouted"].sum()), len(rej["order"])) if len(
+        rej["order"]) else 100.0
+
+
 def _pickup_overflow(run):
     bumped = run.shipments.get("bumped")
     if bumped is None or not len(bumped):
@@ -520,6 +539,16 @@ KPIS: dict[str, KpiSpec] = {
     "node_utilisation_pct": KpiSpec(_utilisation, "%", "none", "Node utilisation (mean)",
                                     "Picker busy hours inside shifts / picker shift hours, "
                                     "mean over open nodes."),
+    "pick_rejection_pct": KpiSpec(_rejection_pct, "%", "lower", "Shipments rejected at pick",
+                                  "Shipments of the window's orders a node rejected because "
+                                  "a reserved line was not on the shelf (record accuracy), as "
+                                  "% of the shipments assigned."),
+    "rerouted_pct": KpiSpec(_rerouted_pct, "%", "higher", "  re-sourced elsewhere",
+                            "Rejected shipments whose lines another node took, %."),
+    "written_off_units": KpiSpec(lambda r: int(r.inventory["written_off"].sum())
+                                 if "written_off" in r.inventory else 0, "units", "lower",
+                                 "Phantom units written off",
+                                 "Reserved units pickers did not find (whole run)."),
     "pickup_overflow_pct": KpiSpec(_pickup_overflow, "%", "lower", "Missed full pickups",
                                    "Shipments of the window's orders that waited for a later "
                                    "pickup because the carrier's pickup was full, %."),

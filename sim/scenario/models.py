@@ -203,6 +203,9 @@ class Node(_Frozen):
     replenished_from: str | None = Field(None, description="another node whose stock feeds "
                                          "this one (multi-echelon); None = the supplier")
     walk_ins: WalkIns | None = Field(None, description="store shoppers buying off the shelf")
+    record_accuracy: float = Field(1.0, gt=0, le=1, description="chance a picker finds each "
+                                   "reserved line on the shelf; a missing line is phantom "
+                                   "stock: the node rejects the shipment")
 
     @model_validator(mode="after")
     def _walk_ins_at_stores(self):

@@ -23,17 +23,21 @@ from sim.scenario import load_scenario
                                 "reorder/periodic_weekly", "reorder/forecast_driven"]),
        store_fed_by_dc=st.booleans(),
        moq=st.integers(1, 40),
+       accuracy=st.sampled_from([1.0, 0.95, 0.7]),
+       walk_ins=st.sampled_from([0.0, 40.0]),
        engine=st.sampled_from(["compiled", "durable"]))
 def test_invariants_hold_for_random_small_networks(seed, orders_per_day, stock_days, pickers,
                                                    routing, split, reorder, store_fed_by_dc,
-                                                   moq, engine):
+                                                   moq, accuracy, walk_ins, engine):
     sc = make_scenario(
         seed=seed, horizon_days=5,
         channels=[{"name": "web", "orders_per_day": orders_per_day}],
         suppliers=[{"name": "vendor", "moq": moq, "order_cost": 10.0}],
         nodes=[{"name": n, "stock": {"days_of_supply": stock_days},
                 "capacity": {"pickers": pickers}} for n in ("DC-EAST", "DC-WEST", "STORE-LA")]
-        + ([{"name": "STORE-LA", "replenished_from": "DC-WEST"}] if store_fed_by_dc else []),
+        + ([{"name": "STORE-LA", "replenished_from": "DC-WEST"}] if store_fed_by_dc else [])
+        + [{"name": "STORE-LA", "record_accuracy": accuracy,
+            "walk_ins": {"units_per_day": walk_ins} if walk_ins else None}],
         policies={"sourcing": routing, "split": split, "reorder": reorder})
     out = run_checked(sc, engine)      # asserts conservation, terminal states, costs ≥ 0
     o, inv = out.run.orders, out.run.inventory

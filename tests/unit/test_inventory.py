@@ -98,17 +98,24 @@ def test_short_source_owes_transfers_and_pays_them_on_receipt(tmp_path):
 
 def integrate_on_hand(run) -> float:
     """Σ on hand × hours over the window, rebuilt from events.parquet alone (plus the opening
-    stock): receipts add, transfers out subtract, and a shipment's reserved units leave at its
-    PACKED event (a shipment is one order at one node)."""
+    stock): receipts add, transfers out and walk-in sales subtract, a shipment's reserved
+    units leave at its PACKED event (a shipment is one order at one node), and a rejected
+    shipment's missing lines leave at their REJECTED event (found lines never left)."""
     sc = run.scenario
     table = run.events.to_arrow([n.name for n in sc.nodes], [s.id for s in sc.skus])
     ev = table.to_pandas()
     node_ix = {n.name: i for i, n in enumerate(sc.nodes)}
     sku_ix = {s.id: i for i, s in enumerate(sc.skus)}
     packed = ev[ev.event == "packed"].set_index(["order_id", "node"]).t_hours
+    rejected = ev[ev.event == "rejected"].set_index(["order_id", "node", "sku"])
     changes = []        # (t, node, sku, delta)
     for r in ev[ev.event == "reserved"].itertuples():
-        changes.append((packed[(r.order_id, r.node)], r.node, r.sku, -r.qty))
+        if (r.order_id, r.node) in packed.index:
+            changes.append((packed[(r.order_id, r.node)], r.node, r.sku, -r.qty))
+        else:                                       # rejected at pick
+            rej = rejected.loc[(r.order_id, r.node, r.sku)]
+            if rej.value == 1.0:
+                changes.append((rej.t_hours, r.node, r.sku, -r.qty))
     for kind, sign in (("received", 1), ("transfer_out", -1), ("walk_in_sold", -1)):
         for r in ev[ev.event == kind].itertuples():
             changes.append((r.t_hours, r.node, r.sku, sign * r.qty))
@@ -133,9 +140,11 @@ def integrate_on_hand(run) -> float:
 
 def test_avg_on_hand_is_the_exact_integral_of_the_event_log(tmp_path):
     sc = echelon_scenario(tmp_path, days=14)
-    store = sc.nodes[2].model_copy(update={"walk_ins": WalkIns(units_per_day=30)})
+    store = sc.nodes[2].model_copy(update={"walk_ins": WalkIns(units_per_day=30),
+                                           "record_accuracy": 0.9})
     out = run_checked(sc.model_copy(update={"nodes": [*sc.nodes[:2], store]}))
     assert out.kpis["kpis"]["walk_in_units"] > 0
+    assert out.kpis["kpis"]["written_off_units"] > 0
     assert out.kpis["kpis"]["avg_on_hand_units"] == pytest.approx(
         integrate_on_hand(out.run), abs=1e-5)
 
