@@ -31,7 +31,7 @@ class Shipment:
     __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
                  "service", "ship_cost", "handling", "priority", "created", "pick_start",
                  "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped",
-                 "rejected")
+                 "rejected", "short")
 
     def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
                  units: int, weight: float, created: float):
@@ -48,6 +48,7 @@ class Shipment:
         self.cogs = 0.0
         self.bumped = 0         # pickups missed because the carrier's pickup was full
         self.rejected = False   # the node rejected it at pick (its lines were re-sourced)
+        self.short: list[int] | None = None     # per line, units oversold on stale stock
 
 
 #: Columns of the shipments table: every ``Shipment`` field except its lines.

@@ -143,13 +143,16 @@ class World:
         # Stock and operations
         self.stock = Stock(self.env, self.net, self.log, self.horizon,
                            scenario.warmup_days * HOURS, self._release_backorders)
-        self.atp = self.stock.atp
+        # What the DOM sees of stock: the real ATP, or a copy synced periodically.
+        self._stale = scenario.brokering.atp_sync_minutes is not None
+        self.atp = [row[:] for row in self.stock.atp] if self._stale else self.stock.atp
         self.walk_ins = generate_walk_ins(scenario, self.net.carried)
         self._walk_in_outcome = [SOLD] * self.walk_ins.n
         seed = scenario.seed
         self.stations = [Station(self.env, n, spec, self.net.calendars[n],
                                  stream(seed, f"service/{spec.name}"), self.log, self._packed,
-                                 self._shelf_check if spec.record_accuracy < 1 else None)
+                                 self._shelf_check if spec.record_accuracy < 1
+                                 or scenario.brokering.atp_sync_minutes else None)
                          for n, spec in enumerate(scenario.nodes)]
         # Record accuracy: each reserved line is found with the node's accuracy (stream
         # accuracy/<node>); a rejected shipment's lines are re-sourced without that node.
@@ -214,6 +217,8 @@ class World:
             self.env.process(self._walk_in_sales())
         if self._batch is not None:
             self.env.process(self._brokering_batches())
+        if self._stale:
+            self.env.process(self._syncing_atp())
         if self.sc.brokering.reprioritise_minutes and self.decisions.has_priority:
             self.env.process(self._reprioritising())
 
@@ -313,6 +318,14 @@ class World:
             yield self.env.timeout(interval)
             self._decide_batch()
 
+    def _syncing_atp(self):
+        """Periodic visibility: every ``atp_sync_minutes`` the DOM's copy of ATP is refreshed."""
+        interval = self.sc.brokering.atp_sync_minutes / 60.0
+        while self.env.now < self.horizon:
+            yield self.env.timeout(interval)
+            for seen, real in zip(self.atp, self.stock.atp, strict=True):
+                seen[:] = real
+
     def _reprioritising(self):
         """Every ``reprioritise_minutes``, re-decide the pick priority of queued shipments."""
         interval = self.sc.brokering.reprioritise_minutes / 60.0
@@ -392,13 +405,15 @@ class World:
         p, draw = self.sc.nodes[node].record_accuracy, self._shelf[node].next
         missing = [draw() > p for _ in ship.skus]
         self._inspected_lines[node] += len(missing)
-        if not any(missing):
+        short = ship.short or [0] * len(missing)
+        if not any(missing) and not any(short):
             return True
         self._missing_lines[node] += sum(missing)
         now, stock, book = self.env.now, self.stock, self.book
-        for s, q, gone in zip(ship.skus, ship.qtys, missing, strict=True):
-            (stock.write_off if gone else stock.unreserve)(node, s, q)
-            self.log.add(now, Ev.REJECTED, i, node, s, q, value=float(gone))
+        for s, q, gone, lack in zip(ship.skus, ship.qtys, missing, short, strict=True):
+            if q > lack:                 # the units actually reserved (all but the oversold)
+                (stock.write_off if gone else stock.unreserve)(node, s, q - lack)
+                self.log.add(now, Ev.REJECTED, i, node, s, q - lack, value=float(gone))
         ship.rejected = True
         book.n_shipments[i] -= 1
         book.open_shipments[i] -= 1
@@ -420,10 +435,18 @@ class World:
         ship = Shipment(len(self.shipments), i, node, skus, qtys, units, weight, now)
         self.shipments.append(ship)
         unit_cost = self.catalog.cost
-        for s, q in zip(skus, qtys, strict=True):
+        for j, (s, q) in enumerate(zip(skus, qtys, strict=True)):
             ship.cogs += unit_cost[s] * q
-            self.log.add(now, Ev.RESERVED, i, node, s, q)
-            stock.reserve(node, s, q)
+            if self._stale:              # the DOM's view says q; the shelf may have fewer
+                self.atp[node][s] -= q
+                got = min(q, max(0, stock.atp[node][s]))
+                if got < q:
+                    ship.short = ship.short or [0] * len(skus)
+                    ship.short[j] = q - got
+                q = got
+            if q:
+                self.log.add(now, Ev.RESERVED, i, node, s, q)
+                stock.reserve(node, s, q)
         region = self.book.region[i]
         ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
         spec = self.sc.nodes[node]

@@ -341,13 +341,19 @@ class Brokering(_Frozen):
     order, so scarce stock goes to the most urgent orders rather than the first to arrive.
     ``order_by`` keys, in turn: ``promise`` (shortest promise first), ``tier`` (by
     ``tier_rank``, unlisted tiers last), ``value`` (highest order value first), ``arrival``.
-    With priority rules, ``reprioritise_minutes`` re-decides queued shipments' pick priority."""
+    With priority rules, ``reprioritise_minutes`` re-decides queued shipments' pick priority.
+    ``atp_sync_minutes`` makes inventory visibility periodic: the DOM allocates against stock as
+    of the last sync (less its own allocations since), so sales it does not see (walk-ins,
+    transfers) can oversell a node, which then rejects the shipment at pick."""
 
     mode: Literal["realtime", "batch"] = "realtime"
     interval_minutes: float = Field(15.0, ge=1, le=24 * 60)
     order_by: list[Literal["promise", "tier", "value", "arrival"]] = Field(
         default_factory=lambda: ["promise", "tier", "arrival"], min_length=1)
     tier_rank: list[str] = Field(default_factory=lambda: ["gold", "silver", "standard"])
+    atp_sync_minutes: float | None = Field(None, ge=1, le=7 * 24 * 60, description="the DOM "
+                                           "sees stock as synced this often (plus its own "
+                                           "allocations); None: real-time visibility")
     reprioritise_minutes: float | None = Field(None, ge=1, le=24 * 60, description="decide "
                                                "the pick priority of queued shipments again "
                                                "this often, so age-based priority rules take "

@@ -45,3 +45,22 @@ def test_missing_lines_follow_the_accuracy_and_rejections_go_elsewhere():
     k = out.kpis["kpis"]
     assert k["pick_rejection_pct"] > 0 and k["written_off_units"] > 0
     assert out.run.inventory["written_off"].sum() == k["written_off_units"]
+
+
+def test_stale_visibility_oversells_stores_and_real_time_never_does():
+    """Walk-ins sell store stock the DOM does not see until the next sync: orders routed on
+    the stale view find too few units and the store rejects them. With real-time ATP (and
+    exact records) nothing is ever rejected."""
+    def run(sync: float | None):
+        sc = make_scenario(horizon_days=10, warmup_days=1, seed=5,
+                           channels=[{"name": "web", "orders_per_day": 80}],
+                           nodes=[{"name": "STORE-LA", "stock": {"days_of_supply": 1},
+                                   "walk_ins": {"units_per_day": 200}}],
+                           brokering={"atp_sync_minutes": sync})
+        return run_checked(sc)
+    real, hourly = run(None), run(240)
+    assert real.kpis["kpis"]["pick_rejection_pct"] == 0.0
+    k = hourly.kpis["kpis"]
+    assert k["pick_rejection_pct"] > 0 and k["written_off_units"] == 0   # oversold, not lost
+    rej = hourly.run.rejections
+    assert set(rej["node"].tolist()) <= {2} and (rej["missing_lines"] == 0).all()
