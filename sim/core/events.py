@@ -30,6 +30,8 @@ class Ev(IntEnum):
     WALK_IN_LOST = 14    # a store shopper found too few units (value 1: reserved for online)
     REJECTED = 15        # a node rejected a shipment line at pick (value 1: missing, written
                          # off; 0: found, back to available stock)
+    PICKED_UP = 16       # the customer collected a pickup order at the store
+    RESTOCKED = 17       # an uncollected pickup order's units went back on the shelf
 
 
 class EventLog:

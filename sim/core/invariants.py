@@ -21,12 +21,13 @@ def check_invariants(run: RunResult) -> list[str]:
     """Every violated invariant of ``run``, as readable sentences."""
     bad: list[str] = []
     inv, o, sh = run.inventory, run.orders, run.shipments
-    balance = (inv["opening"] + inv["received"] - inv["shipped"] - inv["transferred"]
+    balance = (inv["opening"] + inv["received"] + inv["restocked"] - inv["shipped"]
+               - inv["transferred"]
                - inv["sold_walk_in"] - inv["written_off"] - inv["on_hand"])
     if np.any(balance != 0):
         n, k = np.argwhere(balance != 0)[0]
-        bad.append(f"units not conserved at node {n}, sku {k}: opening + received - shipped - "
-                   f"transferred - sold to walk-ins - written off - on_hand = "
+        bad.append(f"units not conserved at node {n}, sku {k}: opening + received + restocked - "
+                   f"shipped - transferred - sold to walk-ins - written off - on_hand = "
                    f"{balance[n, k]}")
     fed = inv["po_source"] >= 0                  # transfer orders from another node
     fed_nodes = np.unique(inv["po_node"][fed])

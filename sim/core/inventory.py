@@ -111,6 +111,7 @@ class Stock:
         self.sold_walk_in, self.walk_in_lost = zeros.tolist(), zeros.tolist()
         self.walk_in_lost_to_online = zeros.tolist()
         self.written_off = zeros.tolist()           # phantom units found missing at pick
+        self.restocked = zeros.tolist()             # uncollected pickup orders, back on shelf
         self.unlimited = [n.stock.unlimited for n in sc.nodes]
         self.unit_cost = np.array([s.cost for s in sc.skus])
         self.snapshots: list[list[int]] = []
@@ -247,6 +248,13 @@ class Stock:
             self.walk_in_lost_to_online[node][sku] += qty
             return LOST_TO_ONLINE
         return LOST
+
+    def restock(self, node: int, sku: int, qty: int) -> None:
+        """Units of a pickup order the customer never collected go back on the shelf."""
+        self._touch(node, sku)
+        self.on_hand[node][sku] += qty
+        self.atp[node][sku] += qty
+        self.restocked[node][sku] += qty
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
@@ -442,6 +450,7 @@ class Stock:
                 "transferred": np.asarray(self.transferred),
                 "sold_walk_in": np.asarray(self.sold_walk_in),
                 "written_off": np.asarray(self.written_off),
+                "restocked": np.asarray(self.restocked),
                 "walk_in_lost": np.asarray(self.walk_in_lost),
                 "walk_in_lost_to_online": np.asarray(self.walk_in_lost_to_online),
                 "on_hand": np.asarray(self.on_hand),

@@ -119,6 +119,8 @@ class RunResult:
     walk_ins: dict[str, np.ndarray] = field(default_factory=dict)
     #: shipments nodes rejected at pick: order, node, missing lines, rerouted (re-sourced)
     rejections: dict[str, np.ndarray] = field(default_factory=dict)
+    #: store pickup orders: order, ready (h), collected (h; NaN for a no-show), no_show
+    pickups: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class World:
@@ -160,6 +162,20 @@ class World:
                                     stream(seed, f"accuracy/{spec.name}"))
                        for spec in scenario.nodes]
         self._excluded: dict[int, set[int]] = {}
+        # Store pickup (BOPIS/curbside): per region the nearest open store, per channel the
+        # pickup terms; the customer's delay and no-show come from stream pickup/<channel>.
+        stores = [n for n, spec in enumerate(scenario.nodes)
+                  if spec.kind == "store" and not spec.closed]
+        self._pickup_store = ([min(stores, key=lambda n: (self.net.distance[n, r], n))
+                               for r in range(len(scenario.regions))] if stores
+                              else [-1] * len(scenario.regions))
+        self._pickup_terms = [ch.pickup for ch in scenario.channels]
+        self._pickup_draws = [(BlockSampler(ch.pickup.pickup_delay_hours,
+                                            stream(seed, f"pickup/{ch.name}")),
+                               BlockSampler(Uniform(kind="uniform", low=0.0, high=1.0),
+                                            stream(seed, f"no-show/{ch.name}")))
+                              if ch.pickup else None for ch in scenario.channels]
+        self._pickups: list[tuple[int, float, float, int]] = []   # order, ready, collected, no-show
         self._inspected_lines = [0] * len(scenario.nodes)
         self._missing_lines = [0] * len(scenario.nodes)
         self._rejections: list[tuple[int, int, int, int]] = []  # order, node, missing, outcome
@@ -256,6 +272,9 @@ class World:
                                                          strict=True)]),
                  "inspected_lines": np.asarray(self._inspected_lines, dtype=np.int64),
                  "missing_lines": np.asarray(self._missing_lines, dtype=np.int64)}
+        pk = np.asarray(self._pickups, dtype=float).reshape(-1, 4)
+        pickups = {"order": pk[:, 0].astype(np.int64), "ready": pk[:, 1],
+                   "collected": pk[:, 2], "no_show": pk[:, 3].astype(bool)}
         rej = np.asarray(self._rejections, dtype=np.int64).reshape(-1, 4)
         rejections = {"order": rej[:, 0], "node": rej[:, 1], "missing_lines": rej[:, 2],
                       "rerouted": rej[:, 3].astype(bool)}
@@ -267,7 +286,7 @@ class World:
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
                          self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
-                         rejections=rejections)
+                         rejections=rejections, pickups=pickups)
 
     # -- order pipeline ---------------------------------------------------------------------
 
@@ -365,6 +384,9 @@ class World:
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
             ranked = self.ranker.rank(strat, view.region, facts["units"], book.weight[i], view,
                                       bypass or today in strat.capacity_bypass_dates)
+            if self._pickup_terms[book.channel[i]] is not None:    # picked where it is collected
+                store = self._pickup_store[book.region[i]]
+                ranked = [store] if store >= 0 else []
             if excluded:
                 ranked = [n for n in ranked if n not in excluded]
             if k == 0:
@@ -448,29 +470,41 @@ class World:
                 self.log.add(now, Ev.RESERVED, i, node, s, q)
                 stock.reserve(node, s, q)
         region = self.book.region[i]
-        ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
         spec = self.sc.nodes[node]
-        car, prio = self.decisions.shipment(facts, i, ship, spec)
         station = self.stations[node]
+        ship.handling = spec.handling.per_order + spec.handling.per_unit * units
+        if self._pickup_terms[self.book.channel[i]] is not None:      # no carrier: a pickup order
+            ship.carrier_rule = "store-pickup"
+            if self.decisions.has_priority:
+                pfacts = dict(facts, node=spec.name, node_kind=spec.kind)
+                ship.priority = first_outcome(self.decisions.priority(pfacts, i).outcome).priority
+            station.submit(ship)
+            return
+        ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
+        car, prio = self.decisions.shipment(facts, i, ship, spec)
         ready = now + station.ready_delay(now, units)
         svc, rate, _eta = self.picker.pick(first_outcome(car.outcome), node, ship.zone, weight,
                                            ready, self.book.deadline[i])
         ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
-        ship.handling = spec.handling.per_order + spec.handling.per_unit * units
         if prio is not None:
             ship.priority = first_outcome(prio.outcome).priority
         station.submit(ship)
 
     def _packed(self, ship: Shipment) -> None:
-        """Units leave stock; the carrier collects at the next pickup and delivers."""
+        """Units leave stock; the carrier collects at the next pickup and delivers (a pickup
+        order is delivered when it is ready at the store)."""
         now, node = self.env.now, ship.node
         for s, q in zip(ship.skus, ship.qtys, strict=True):
             self.stock.ship(node, s, q)
-        svc = self.net.services[ship.service].spec
         ship.packed = now
-        ship.shipped = _pickup = self._collect_at(ship, svc, now)
-        days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
-        ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
+        if ship.service < 0:
+            ship.shipped = ship.delivered = now
+            self._await_customer(ship)
+        else:
+            svc = self.net.services[ship.service].spec
+            ship.shipped = _pickup = self._collect_at(ship, svc, now)
+            days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
+            ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
         i, book = ship.order, self.book
         self.log.add(now, Ev.PACKED, i, node, qty=ship.units)
         self.log.add(ship.shipped, Ev.SHIPPED, i, node, qty=ship.units, value=ship.ship_cost)
@@ -482,6 +516,24 @@ class World:
             book.status[i] = _DELIVERED
         if self._drained is not None and not self._drained.triggered and not self._queued():
             self._drained.succeed()
+
+    def _await_customer(self, ship: Shipment) -> None:
+        """A ready pickup order: the customer collects it after a delay, or never comes and
+        after the hold its units go back on the shelf."""
+        i, now = ship.order, self.env.now
+        terms = self._pickup_terms[self.book.channel[i]]
+        delay, no_show = self._pickup_draws[self.book.channel[i]]
+        wait, gone = max(0.0, delay.next()), no_show.next() < terms.no_show_rate
+        if gone:
+            def restock(_ev, ship=ship):
+                for s, q in zip(ship.skus, ship.qtys, strict=True):
+                    self.stock.restock(ship.node, s, q)
+                    self.log.add(self.env.now, Ev.RESTOCKED, i, ship.node, s, q)
+            self.env.timeout(terms.hold_days * HOURS).callbacks.append(restock)
+            self._pickups.append((i, now, math.nan, 1))
+        else:
+            self.log.add(now + wait, Ev.PICKED_UP, i, ship.node, qty=ship.units)
+            self._pickups.append((i, now, now + wait, 0))
 
     def _queued(self) -> int:
         return sum(st.in_queue for st in self.stations)

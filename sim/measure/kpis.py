@@ -399,12 +399,58 @@ def _pickup_overflow(run):
     return 100.0 * _mean((bumped[_ship_mask(run)].astype(float) > 0).astype(float))
 
 
+def _parcel_mask(run) -> np.ndarray:
+    """Shipments of the window's orders that went by carrier (not store pickups)."""
+    m = _ship_mask(run)
+    return m & (run.shipments["service"].astype(np.int64) >= 0) if len(m) else m
+
+
 def _mean_distance(run):
-    return _mean(run.shipments["distance"][_ship_mask(run)].astype(float))
+    return _mean(run.shipments["distance"][_parcel_mask(run)].astype(float))
 
 
 def _ship_cost_per_shipment(run):
-    return _mean(run.shipments["ship_cost"][_ship_mask(run)].astype(float))
+    return _mean(run.shipments["ship_cost"][_parcel_mask(run)].astype(float))
+
+
+# -- store pickup (BOPIS / curbside) ----------------------------------------------------------
+
+
+def _pickup_orders(run) -> np.ndarray:
+    """Mask of window orders placed in pickup channels."""
+    pickup = np.array([ch.pickup is not None for ch in run.scenario.channels])
+    return window_orders(run) & pickup[run.orders["channel"]]
+
+
+def _window_pickups(run) -> dict[str, np.ndarray]:
+    p = run.pickups
+    if not p or not len(p["order"]):
+        return {"order": np.zeros(0, dtype=np.int64), "ready": np.zeros(0),
+                "no_show": np.zeros(0, dtype=bool)}
+    m = window_orders(run)[p["order"]]
+    return {k: v[m] for k, v in p.items()}
+
+
+def _pickup_share(run):
+    return 100.0 * _ratio(int(_pickup_orders(run).sum()), _orders(run))
+
+
+def _ready_hours(run) -> np.ndarray:
+    p = _window_pickups(run)
+    return p["ready"] - run.orders["t_created"][p["order"]]
+
+
+def _on_time_ready(run):
+    p = _window_pickups(run)
+    if not len(p["order"]):
+        return 100.0
+    sla = np.array([ch.pickup.ready_sla_hours if ch.pickup else 0.0
+                    for ch in run.scenario.channels])[run.orders["channel"][p["order"]]]
+    return 100.0 * _mean((_ready_hours(run) <= sla + 1e-9).astype(float))
+
+
+def _no_show(run):
+    return 100.0 * _mean(_window_pickups(run)["no_show"].astype(float))
 
 
 @dataclass(frozen=True)
@@ -549,6 +595,19 @@ KPIS: dict[str, KpiSpec] = {
                                  if "written_off" in r.inventory else 0, "units", "lower",
                                  "Phantom units written off",
                                  "Reserved units pickers did not find (whole run)."),
+    "pickup_share_pct": KpiSpec(_pickup_share, "%", "none", "Store pickup orders (BOPIS)",
+                                f"{_W[0].upper()}{_W[1:]} placed for store pickup (BOPIS or "
+                                "curbside), %."),
+    "pickup_ready_hours_mean": KpiSpec(lambda r: _mean(_ready_hours(r)), "h", "lower",
+                                       "  time to ready for pickup",
+                                       "Hours from order to ready at the store, pickup orders "
+                                       "of the window that were picked."),
+    "pickup_on_time_ready_pct": KpiSpec(_on_time_ready, "%", "higher", "  ready within SLA",
+                                        "Pickup orders ready within their channel's "
+                                        "ready_sla_hours, %."),
+    "pickup_no_show_pct": KpiSpec(_no_show, "%", "lower", "  no-shows",
+                                  "Ready pickup orders never collected (their units go back "
+                                  "on the shelf after the hold), %."),
     "pickup_overflow_pct": KpiSpec(_pickup_overflow, "%", "lower", "Missed full pickups",
                                    "Shipments of the window's orders that waited for a later "
                                    "pickup because the carrier's pickup was full, %."),
@@ -584,7 +643,7 @@ def breakdowns(run: RunResult) -> dict[str, dict[str, float]]:
     kinds: dict[str, float] = {}
     for n, spec in enumerate(sc.nodes):
         kinds[spec.kind] = kinds.get(spec.kind, 0.0) + node_counts[n] / total
-    svc_counts = np.bincount(svc, minlength=len(run.services))
+    svc_counts = np.bincount(svc[svc >= 0], minlength=len(run.services))   # pickups: none
     util = _utilisation_by_node(run)
     return {
         "node_share": {spec.name: round(float(node_counts[n] / total), 6)

@@ -16,7 +16,7 @@ from sim.scenario.dists import Const, Dist
 
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
-    "StockSpec", "WalkIns", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
+    "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
     "Policies", "Costs", "Brokering", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
@@ -71,8 +71,23 @@ def _profile(n: int):
     return check
 
 
+class Pickup(_Frozen):
+    """Buy online, pick up in store (``bopis``) or at the curb (``curbside``): the order is
+    picked at the open store nearest the customer, with no carrier; it should be ready within
+    ``ready_sla_hours``; the customer comes ``pickup_delay_hours`` after it is ready, or, with
+    probability ``no_show_rate``, never, and after ``hold_days`` the units go back on the
+    shelf."""
+
+    mode: Literal["bopis", "curbside"] = "bopis"
+    ready_sla_hours: float = Field(2.0, gt=0, le=240)
+    pickup_delay_hours: Dist = Field(default_factory=lambda: Const(kind="const", value=18.0))
+    no_show_rate: float = Field(0.05, ge=0, le=1)
+    hold_days: float = Field(5.0, gt=0, le=60)
+
+
 class Channel(_Frozen):
-    """A sales channel: arrival rate profile, basket shape and promise mix."""
+    """A sales channel: arrival rate profile, basket shape and promise mix; ``pickup`` makes
+    its orders store pickups (BOPIS or curbside) instead of parcels."""
 
     name: str
     kind: ChannelKind
@@ -88,6 +103,7 @@ class Channel(_Frozen):
     service_levels: list[ServiceLevel] = Field(min_length=1)
     tier_mix: dict[str, float] = Field(default_factory=lambda: {"standard": 1.0},
                                        description="customer tier → share of orders")
+    pickup: Pickup | None = Field(None, description="orders are picked up at a store")
 
     _hours = field_validator("hour_profile")(_profile(24))
     _dows = field_validator("dow_profile")(_profile(7))
