@@ -79,8 +79,9 @@ def _poisson_times(rng: np.random.Generator, rate: np.ndarray, horizon_h: float)
 
 
 def _launch_days(scenario: Scenario) -> np.ndarray:
-    return np.array([(s.launch_date - scenario.start_date).days if s.launch_date else -10**9
-                     for s in scenario.skus])
+    """Day each SKU can first be ordered (pre-order SKUs: from the start)."""
+    return np.array([(s.launch_date - scenario.start_date).days
+                     if s.launch_date and not s.preorder else -10**9 for s in scenario.skus])
 
 
 def _pick_skus(u: np.ndarray, day: np.ndarray, popularity: np.ndarray,

@@ -179,6 +179,22 @@ class Stock:
         S_units = max(1, nearest_units(f.mean * cover + z * f.sigma * math.sqrt(cover)))
         self.s_level[node][sku], self.S_level[node][sku] = S_units - 1, S_units
 
+    def hold_until_launch(self, launch_hours: list[float]) -> None:
+        """Pre-order SKUs: the opening stock of a SKU launching at ``launch_hours[s]`` > 0 is
+        inbound instead (on order, counted in positions) and arrives at its launch."""
+        for s, t in enumerate(launch_hours):
+            if t <= 0:
+                continue
+            for n, row in enumerate(self.on_hand):
+                q = row[s]
+                if q <= 0 or self.unlimited[n]:
+                    continue
+                self.opening[n, s] -= q
+                row[s] = self.atp[n][s] = 0
+                self.on_order[n][s] += q
+                self.env.timeout(t).callbacks.append(
+                    lambda _ev, n=n, s=s, q=q: self._receive(n, s, q))
+
     def start(self) -> None:
         """Initial replenishment check, periodic reviews, forecasts, window and snapshots."""
         for n, row in enumerate(self.policy):

@@ -121,6 +121,8 @@ class RunResult:
     rejections: dict[str, np.ndarray] = field(default_factory=dict)
     #: store pickup orders: order, ready (h), collected (h; NaN for a no-show), no_show
     pickups: dict[str, np.ndarray] = field(default_factory=dict)
+    #: pre-orders released: order, hours from the SKU's launch to its allocation
+    preorders: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class World:
@@ -145,6 +147,10 @@ class World:
         # Stock and operations
         self.stock = Stock(self.env, self.net, self.log, self.horizon,
                            scenario.warmup_days * HOURS, self._release_backorders)
+        # Pre-orders: launch hour per pre-order SKU (0 for others); stock arrives at launch.
+        self._launch_h = [max(0.0, (sku.launch_date - scenario.start_date).days * HOURS)
+                          if sku.preorder else 0.0 for sku in scenario.skus]
+        self.stock.hold_until_launch(self._launch_h)
         # What the DOM sees of stock: the real ATP, or a copy synced periodically.
         self._stale = scenario.brokering.atp_sync_minutes is not None
         self.atp = [row[:] for row in self.stock.atp] if self._stale else self.stock.atp
@@ -176,6 +182,8 @@ class World:
                                             stream(seed, f"no-show/{ch.name}")))
                               if ch.pickup else None for ch in scenario.channels]
         self._pickups: list[tuple[int, float, float, int]] = []   # order, ready, collected, no-show
+        self._preorder_launch: dict[int, float] = {}     # pre-order → its latest launch hour
+        self._preorder_release: list[tuple[int, float]] = []   # order, hours after launch
         self._inspected_lines = [0] * len(scenario.nodes)
         self._missing_lines = [0] * len(scenario.nodes)
         self._rejections: list[tuple[int, int, int, int]] = []  # order, node, missing, outcome
@@ -275,6 +283,8 @@ class World:
         pk = np.asarray(self._pickups, dtype=float).reshape(-1, 4)
         pickups = {"order": pk[:, 0].astype(np.int64), "ready": pk[:, 1],
                    "collected": pk[:, 2], "no_show": pk[:, 3].astype(bool)}
+        pre = np.asarray(self._preorder_release, dtype=float).reshape(-1, 2)
+        preorders = {"order": pre[:, 0].astype(np.int64), "late_hours": pre[:, 1]}
         rej = np.asarray(self._rejections, dtype=np.int64).reshape(-1, 4)
         rejections = {"order": rej[:, 0], "node": rej[:, 1], "missing_lines": rej[:, 2],
                       "rerouted": rej[:, 3].astype(bool)}
@@ -286,7 +296,7 @@ class World:
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
                          self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
-                         rejections=rejections, pickups=pickups)
+                         rejections=rejections, pickups=pickups, preorders=preorders)
 
     # -- order pipeline ---------------------------------------------------------------------
 
@@ -321,9 +331,17 @@ class World:
             self._batch.append(i)
 
     def _broker(self, i: int) -> None:
-        """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable."""
+        """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable
+        (a pre-order of a SKU not launched yet waits for its launch)."""
         book = self.book
         book.decided_at[i] = self.env.now
+        launch = max(self._launch_h[s] for s in book.lines(i)[0])
+        if launch > self.env.now:
+            self._preorder_launch[i] = launch
+            self._wait(i)
+            for s in set(book.lines(i)[0]):
+                self._waiting[s].append(i)
+            return
         ok, sourcing = self._decide(i, retry=False)
         book.first_fill[i] = ok
         if not ok:
@@ -411,6 +429,9 @@ class World:
 
     def _allocate(self, i: int, plan, skus, qtys, facts, retry: bool) -> None:
         book = self.book
+        launch = self._preorder_launch.pop(i, None)
+        if launch is not None:
+            self._preorder_release.append((i, self.env.now - launch))
         self._uncharge(i)
         book.status[i] = _IN_PROCESS
         self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=len(plan))
@@ -665,6 +686,8 @@ class World:
         """Stock of SKU ``s`` arrived: backordered orders waiting for it are decided again,
         first come first served."""
         waiting = self._waiting.pop(s, [])
+        if self._launch_h[s]:            # pre-orders are released most urgent first
+            waiting.sort(key=self._batch_key)
         still = []
         status = self.book.status
         for i in waiting:

@@ -431,6 +431,13 @@ def _window_pickups(run) -> dict[str, np.ndarray]:
     return {k: v[m] for k, v in p.items()}
 
 
+def _preorder_late(run):
+    p = run.preorders
+    if not p or not len(p["order"]):
+        return 0.0
+    return _mean(p["late_hours"][window_orders(run)[p["order"]]])
+
+
 def _pickup_share(run):
     return 100.0 * _ratio(int(_pickup_orders(run).sum()), _orders(run))
 
@@ -608,6 +615,10 @@ KPIS: dict[str, KpiSpec] = {
     "pickup_no_show_pct": KpiSpec(_no_show, "%", "lower", "  no-shows",
                                   "Ready pickup orders never collected (their units go back "
                                   "on the shelf after the hold), %."),
+    "preorder_release_late_h": KpiSpec(_preorder_late, "h", "lower",
+                                       "Pre-order release lateness, mean",
+                                       "Hours from a pre-order SKU's launch to the allocation "
+                                       "of the window's pre-orders released (0 without)."),
     "pickup_overflow_pct": KpiSpec(_pickup_overflow, "%", "lower", "Missed full pickups",
                                    "Shipments of the window's orders that waited for a later "
                                    "pickup because the carrier's pickup was full, %."),

@@ -40,7 +40,16 @@ class Sku(_Frozen):
     cost: float = Field(ge=0)
     popularity: float = Field(ge=0, description="relative demand weight")
     launch_date: dt.date | None = None
+    preorder: bool = Field(False, description="orders are taken before launch_date and "
+                           "released at launch, most urgent first, against the stock that "
+                           "arrives then")
     group: str | None = Field(None, description="kit/item group kept together when splitting")
+
+    @model_validator(mode="after")
+    def _preorder_needs_launch(self):
+        if self.preorder and self.launch_date is None:
+            raise ValueError("preorder: needs a launch_date")
+        return self
 
 
 class Region(_Frozen):
