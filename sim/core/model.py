@@ -151,6 +151,7 @@ class World:
         self._launch_h = [max(0.0, (sku.launch_date - scenario.start_date).days * HOURS)
                           if sku.preorder else 0.0 for sku in scenario.skus]
         self.stock.hold_until_launch(self._launch_h)
+        self._has_preorders = any(self._launch_h)
         # What the DOM sees of stock: the real ATP, or a copy synced periodically.
         self._stale = scenario.brokering.atp_sync_minutes is not None
         self.atp = [row[:] for row in self.stock.atp] if self._stale else self.stock.atp
@@ -335,7 +336,8 @@ class World:
         (a pre-order of a SKU not launched yet waits for its launch)."""
         book = self.book
         book.decided_at[i] = self.env.now
-        launch = max(self._launch_h[s] for s in book.lines(i)[0])
+        launch = (max(self._launch_h[s] for s in book.lines(i)[0]) if self._has_preorders
+                  else 0.0)
         if launch > self.env.now:
             self._preorder_launch[i] = launch
             self._wait(i)
