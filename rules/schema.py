@@ -156,11 +156,14 @@ class SplitOutcome(_Outcome):
 
 
 class CarrierOutcome(_Outcome):
-    """How to pick a carrier service for a shipment."""
+    """How to pick a carrier service for a shipment, and what to do when that service's pickup
+    is full (``pickup_capacity``): wait for its ``next_day`` pickup, or move to the
+    ``next_service`` with room at the same node (cheapest on time, else fastest)."""
 
     strategy: Literal["cheapest_on_time", "fastest", "cheapest"]
     carriers: list[str] | None = None
     services: list[str] | None = None
+    overflow: Literal["next_day", "next_service"] = "next_day"
 
 
 class ReorderOutcome(_Outcome):

@@ -31,7 +31,7 @@ class Shipment:
     __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
                  "service", "ship_cost", "handling", "priority", "created", "pick_start",
                  "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped",
-                 "rejected", "short")
+                 "rejected", "short", "carrier_out", "switched")
 
     def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
                  units: int, weight: float, created: float):
@@ -49,12 +49,14 @@ class Shipment:
         self.bumped = 0         # pickups missed because the carrier's pickup was full
         self.rejected = False   # the node rejected it at pick (its lines were re-sourced)
         self.short: list[int] | None = None     # per line, units oversold on stale stock
+        self.carrier_out = None     # the carrier outcome that chose the service
+        self.switched = False       # moved to another service because the pickup was full
 
 
 #: Columns of the shipments table: every ``Shipment`` field except its lines.
 SHIPMENT_COLUMNS = ("id", "order", "node", "units", "weight", "zone", "distance", "service",
                     "ship_cost", "handling", "priority", "created", "pick_start", "packed",
-                    "shipped", "delivered", "carrier_rule", "cogs", "bumped")
+                    "shipped", "delivered", "carrier_rule", "cogs", "bumped", "switched")
 
 
 def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:

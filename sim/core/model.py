@@ -506,8 +506,9 @@ class World:
         ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
         car, prio = self.decisions.shipment(facts, i, ship, spec)
         ready = now + station.ready_delay(now, units)
-        svc, rate, _eta = self.picker.pick(first_outcome(car.outcome), node, ship.zone, weight,
-                                           ready, self.book.deadline[i])
+        ship.carrier_out = cout = first_outcome(car.outcome)
+        svc, rate, _eta = self.picker.pick(cout, node, ship.zone, weight, ready,
+                                           self.book.deadline[i])
         ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
         if prio is not None:
             ship.priority = first_outcome(prio.outcome).priority
@@ -524,8 +525,8 @@ class World:
             ship.shipped = ship.delivered = now
             self._await_customer(ship)
         else:
-            svc = self.net.services[ship.service].spec
-            ship.shipped = _pickup = self._collect_at(ship, svc, now)
+            ship.shipped = _pickup = self._collect_at(ship, now)
+            svc = self.net.services[ship.service].spec       # (overflow may have moved it)
             days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
             ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
         i, book = ship.order, self.book
@@ -565,19 +566,52 @@ class World:
         return next_pickup(t, self.sc.nodes[node].cutoff_hour, svc.pickup_hour, svc.pickup_days,
                            self.weekday0)
 
-    def _collect_at(self, ship: Shipment, svc, t: float) -> float:
-        """When the carrier collects a parcel packed at ``t``: the next pickup with room (a
-        full pickup leaves the parcel for the next pickup day)."""
+    def _collect_at(self, ship: Shipment, t: float) -> float:
+        """When the carrier collects a parcel packed at ``t``: the next pickup with room. A
+        full pickup moves the parcel to another service with room (carrier outcome
+        ``overflow: next_service``) or leaves it for the service's next pickup day."""
+        svc = self.net.services[ship.service].spec
         when = self._pickup(ship.node, svc, t)
         cap = svc.pickup_capacity
         if cap is None:
             return when
         loads = self._pickup_loads
+        if loads[(ship.node, ship.service, when)] >= cap and \
+                ship.carrier_out is not None and ship.carrier_out.overflow == "next_service":
+            alt = self._service_with_room(ship, t)
+            if alt is not None:          # the new service's pickup has room (or no cap)
+                ship.service, ship.ship_cost, when = alt
+                ship.switched = True
+                svc = self.net.services[ship.service].spec
+                if svc.pickup_capacity is None:
+                    return when
+                cap = svc.pickup_capacity
         while loads[(ship.node, ship.service, when)] >= cap:
             ship.bumped += 1
             when = self._pickup(ship.node, svc, (math.floor(when / HOURS) + 1) * HOURS)
         loads[(ship.node, ship.service, when)] += 1
         return when
+
+    def _service_with_room(self, ship: Shipment, t: float) -> tuple[int, float, float] | None:
+        """(service, rate, pickup time) of the cheapest other allowed service whose pickup has
+        room and still meets the promise, else the fastest with room; None if none has."""
+        out, loads, options = ship.carrier_out, self._pickup_loads, []
+        for s in self.net.services:
+            if s.index == ship.service or not s.takes(ship.weight) or \
+                    (out.carriers is not None and s.carrier not in out.carriers) or \
+                    (out.services is not None and s.name not in out.services):
+                continue
+            when = self._pickup(ship.node, s.spec, t)
+            cap = s.spec.pickup_capacity
+            if cap is not None and loads[(ship.node, s.index, when)] >= cap:
+                continue
+            eta = when + HOURS * s.spec.transit_days[ship.zone - 1]
+            options.append((s.rate(ship.zone, ship.weight), eta, s.index, when))
+        if not options:
+            return None
+        on_time = [o for o in options if o[1] <= self.book.deadline[ship.order]]
+        best = min(on_time) if on_time else min(options, key=lambda o: (o[1], o[0], o[2]))
+        return best[2], best[0], best[3]
 
     def _hold(self, strat) -> list[int]:
         """Units each node holds back under ``strat`` (store protection + safety stock)."""

@@ -393,10 +393,14 @@ def _rerouted_pct(run):
 
 
 def _pickup_overflow(run):
-    bumped = run.shipments.get("bumped")
+    sh = run.shipments
+    bumped = sh.get("bumped")
     if bumped is None or not len(bumped):
         return 0.0
-    return 100.0 * _mean((bumped[_ship_mask(run)].astype(float) > 0).astype(float))
+    over = bumped.astype(float) > 0
+    if "switched" in sh:
+        over |= sh["switched"].astype(bool)
+    return 100.0 * _mean(over[_ship_mask(run)].astype(float))
 
 
 def _parcel_mask(run) -> np.ndarray:
@@ -621,7 +625,8 @@ KPIS: dict[str, KpiSpec] = {
                                        "of the window's pre-orders released (0 without)."),
     "pickup_overflow_pct": KpiSpec(_pickup_overflow, "%", "lower", "Missed full pickups",
                                    "Shipments of the window's orders that waited for a later "
-                                   "pickup because the carrier's pickup was full, %."),
+                                   "pickup or moved to another service because the carrier's "
+                                   "pickup was full, %."),
     "mean_ship_distance_mi": KpiSpec(_mean_distance, "mi", "lower", "Mean shipping distance",
                                      "Mean node-to-customer distance per shipment."),
     "walk_in_units": KpiSpec(_walk_in_units, "units", "none", "Store walk-in units",
