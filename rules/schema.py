@@ -124,6 +124,9 @@ class SourcingStrategy(_Outcome):
     respect_daily_capacity: bool = False
     capacity_bypass_dates: list[dt.date] = Field(default_factory=list)
     require_on_time: bool = False
+    pickup_transfer_from: list[NodeKind] = Field(default_factory=list, description="node kinds "
+                                                 "that may ship a store-pickup order to its "
+                                                 "pickup store when the store lacks the stock")
 
 
 class SourcingOutcome(SourcingStrategy):

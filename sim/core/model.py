@@ -406,7 +406,10 @@ class World:
                                       bypass or today in strat.capacity_bypass_dates)
             if self._pickup_terms[book.channel[i]] is not None:    # picked where it is collected
                 store = self._pickup_store[book.region[i]]
-                ranked = [store] if store >= 0 else []
+                kinds = strat.pickup_transfer_from     # or shipped there from these kinds
+                ranked = ([store] if store >= 0 else []) + (
+                    [n for n in ranked if n != store and self.sc.nodes[n].kind in kinds]
+                    if kinds and store >= 0 else [])
             if excluded:
                 ranked = [n for n in ranked if n not in excluded]
             if k == 0:
@@ -496,7 +499,8 @@ class World:
         spec = self.sc.nodes[node]
         station = self.stations[node]
         ship.handling = spec.handling.per_order + spec.handling.per_unit * units
-        if self._pickup_terms[self.book.channel[i]] is not None:      # no carrier: a pickup order
+        if self._pickup_terms[self.book.channel[i]] is not None and \
+                node == self._pickup_store[region]:      # picked at its store: no carrier
             ship.carrier_rule = "store-pickup"
             if self.decisions.has_priority:
                 pfacts = dict(facts, node=spec.name, node_kind=spec.kind)
@@ -521,14 +525,19 @@ class World:
         for s, q in zip(ship.skus, ship.qtys, strict=True):
             self.stock.ship(node, s, q)
         ship.packed = now
+        terms = self._pickup_terms[self.book.channel[ship.order]]
         if ship.service < 0:
             ship.shipped = ship.delivered = now
-            self._await_customer(ship)
+            self._await_customer(ship, ship.node)
         else:
             ship.shipped = _pickup = self._collect_at(ship, now)
             svc = self.net.services[ship.service].spec       # (overflow may have moved it)
             days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
             ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
+            if terms is not None:        # shipped to the pickup store: ready when it arrives
+                store = self._pickup_store[self.book.region[ship.order]]
+                self.env.timeout(ship.delivered - now).callbacks.append(
+                    lambda _ev, ship=ship, store=store: self._await_customer(ship, store))
         i, book = ship.order, self.book
         self.log.add(now, Ev.PACKED, i, node, qty=ship.units)
         self.log.add(ship.shipped, Ev.SHIPPED, i, node, qty=ship.units, value=ship.ship_cost)
@@ -541,9 +550,9 @@ class World:
         if self._drained is not None and not self._drained.triggered and not self._queued():
             self._drained.succeed()
 
-    def _await_customer(self, ship: Shipment) -> None:
-        """A ready pickup order: the customer collects it after a delay, or never comes and
-        after the hold its units go back on the shelf."""
+    def _await_customer(self, ship: Shipment, store: int) -> None:
+        """A pickup order ready at ``store``: the customer collects it after a delay, or never
+        comes and after the hold its units go on that store's shelf."""
         i, now = ship.order, self.env.now
         terms = self._pickup_terms[self.book.channel[i]]
         delay, no_show = self._pickup_draws[self.book.channel[i]]
@@ -551,12 +560,12 @@ class World:
         if gone:
             def restock(_ev, ship=ship):
                 for s, q in zip(ship.skus, ship.qtys, strict=True):
-                    self.stock.restock(ship.node, s, q)
-                    self.log.add(self.env.now, Ev.RESTOCKED, i, ship.node, s, q)
+                    self.stock.restock(store, s, q)
+                    self.log.add(self.env.now, Ev.RESTOCKED, i, store, s, q)
             self.env.timeout(terms.hold_days * HOURS).callbacks.append(restock)
             self._pickups.append((i, now, math.nan, 1))
         else:
-            self.log.add(now + wait, Ev.PICKED_UP, i, ship.node, qty=ship.units)
+            self.log.add(now + wait, Ev.PICKED_UP, i, store, qty=ship.units)
             self._pickups.append((i, now, now + wait, 0))
 
     def _queued(self) -> int:

@@ -55,3 +55,48 @@ def test_no_shows_follow_their_rate_and_units_go_back_on_the_shelf():
     # Every restock comes exactly hold_days after its order was ready.
     ready = dict(zip(p["order"].tolist(), p["ready"].tolist(), strict=True))
     assert all(abs(r[0] - ready[r[2]] - 48.0) < 1e-6 for r in restocked)
+
+
+def test_sourcing_rules_may_ship_pickup_orders_to_the_store(tmp_path):
+    """The store has nothing: without a transfer rule pickup orders wait for store stock;
+    with ``pickup_transfer_from: [dc]`` a DC ships them to the store, ready when they arrive."""
+    def run(transfer: bool):
+        rules = tmp_path / f"src{transfer}.yaml"
+        extra = ", pickup_transfer_from: [dc]" if transfer else ""
+        rules.write_text("ruleset: s\npoint: sourcing\nrules:\n  - {name: any, then: "
+                         f"{{node_types: [dc, store]{extra}}}}}\n")
+        sc = make_scenario(
+            horizon_days=10, warmup_days=1, seed=17,
+            channels=[{"name": "pickup", "kind": "web", "orders_per_day": 20,
+                       "lines_per_order": {"kind": "const", "value": 1},
+                       "units_per_line": {"kind": "const", "value": 1},
+                       "service_levels": [{"name": "pickup", "promise_days": 3, "share": 1.0}],
+                       "pickup": {"no_show_rate": 0.0}}],
+            nodes=[{"name": "STORE-LA", "stock": {"days_of_supply": 0}},
+                   {"name": "DC-EAST", "stock": {"days_of_supply": 60}},
+                   {"name": "DC-WEST", "stock": {"days_of_supply": 60}}],
+            policies={"sourcing": str(rules), "reorder": str(_no_reorder(tmp_path))})
+        return run_checked(sc)
+    without, with_transfer = run(False), run(True)
+    pickup = [k for k, ch in enumerate(without.run.scenario.channels) if ch.pickup][0]
+    o = with_transfer.run.orders
+    mine = o["channel"] == pickup
+    assert (with_transfer.run.orders["first_fill"][mine]).mean() > 0.95
+    assert not without.run.orders["first_fill"][without.run.orders["channel"] == pickup].any()
+    sh = with_transfer.run.shipments
+    from_dc = (o["channel"][sh["order"].astype(int)] == pickup)
+    assert (sh["service"][from_dc] >= 0).all()
+    assert set(sh["node"][from_dc].astype(int).tolist()) <= {0, 1}        # from the DCs
+    p = with_transfer.run.pickups
+    ready = dict(zip(p["order"].tolist(), p["ready"].tolist(), strict=True))
+    arrived = [k for k in np.flatnonzero(from_dc) if int(sh["order"][k]) in ready]
+    assert len(arrived) > 0.8 * from_dc.sum()        # the rest reach the store after the run
+    for k in arrived:                                # ready when the parcel reached the store
+        assert ready[int(sh["order"][k])] == sh["delivered"][k]
+
+
+def _no_reorder(tmp_path):
+    path = tmp_path / "none.yaml"
+    path.write_text("ruleset: none\npoint: reorder\nrules:\n"
+                    "  - {name: never, then: {policy: none}}\n")
+    return path
