@@ -139,11 +139,16 @@ class Decisions:
         pfacts["age_hours"] = self._age_hours(i)
         return self.decide("priority", pfacts, i)
 
+    def pick_priority(self, facts: dict[str, Any], i: int, node: Node) -> int:
+        """The pick priority of a shipment of order ``i`` (``facts``: the order's) at
+        ``node``, at the order's age now."""
+        nfacts = dict(facts, node=node.name, node_kind=node.kind)
+        return first_outcome(self.priority(nfacts, i).outcome).priority
+
     def reprioritised(self, ship: Shipment, node: Node) -> int:
         """The pick priority a queued shipment has now (age-based rules see how long its order
         has waited)."""
-        facts = dict(self.order_facts(ship.order, False), node=node.name, node_kind=node.kind)
-        return first_outcome(self.priority(facts, ship.order).outcome).priority
+        return self.pick_priority(self.order_facts(ship.order, False), ship.order, node)
 
     def backorder(self, i: int, lines_short: int) -> Decision:
         """What to do with order ``i`` while it waits: ``lines_short`` lines no node has."""

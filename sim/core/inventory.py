@@ -240,10 +240,14 @@ class Stock:
 
     def ship(self, node: int, sku: int, qty: int) -> None:
         """Reserved units leave the node."""
+        self._issue(node, sku, qty, self.shipped)
+
+    def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]]) -> None:
+        """Reserved units leave on hand, counted in ``tally`` (shipped or written off)."""
         self._touch(node, sku)
         self.on_hand[node][sku] -= qty
         self.reserved[node][sku] -= qty
-        self.shipped[node][sku] += qty
+        tally[node][sku] += qty
 
     def sell_walk_in(self, node: int, sku: int, qty: int) -> int:
         """A shopper takes ``qty`` units off the shelf if that many are available to promise
@@ -274,10 +278,7 @@ class Stock:
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
-        self._touch(node, sku)
-        self.on_hand[node][sku] -= qty
-        self.reserved[node][sku] -= qty
-        self.written_off[node][sku] += qty
+        self._issue(node, sku, qty, self.written_off)
 
     def unreserve(self, node: int, sku: int, qty: int) -> None:
         """A rejected shipment's found units go back to available stock."""

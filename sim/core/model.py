@@ -209,7 +209,11 @@ class World:
         bro = scenario.brokering
         self._batch: list[int] | None = [] if bro.mode == "batch" else None
         ranks = {t: k for k, t in enumerate(bro.tier_rank)}
-        self._tier_rank = [ranks.get(t, len(ranks)) for t in self.demand.tier_names]
+        tier_rank = [ranks.get(t, len(ranks)) for t in self.demand.tier_names]
+        b = self.book
+        keys = {"promise": lambda i: b.deadline[i], "value": lambda i: -b.value[i],
+                "arrival": lambda i: b.t[i], "tier": lambda i: tier_rank[b.tier[i]]}
+        self._order_by = [keys[k] for k in bro.order_by]
 
     # -- run --------------------------------------------------------------------------------
 
@@ -240,12 +244,13 @@ class World:
         self.env.process(self._arrivals())
         if self.walk_ins.n:
             self.env.process(self._walk_in_sales())
-        if self._batch is not None:
-            self.env.process(self._brokering_batches())
+        bro, env = self.sc.brokering, self.env
+        if self._batch is not None:       # most urgent first (``Brokering.order_by``)
+            env.process(self._every(bro.interval_minutes, self._decide_batch))
         if self._stale:
-            self.env.process(self._syncing_atp())
-        if self.sc.brokering.reprioritise_minutes and self.decisions.has_priority:
-            self.env.process(self._reprioritising())
+            env.process(self._every(bro.atp_sync_minutes, self._sync_atp))
+        if bro.reprioritise_minutes and self.decisions.has_priority:
+            env.process(self._every(bro.reprioritise_minutes, self._reprioritise))
 
     def _run_to_horizon(self) -> None:
         """Simulate until the horizon (where a last batch decides any waiting orders) and close
@@ -349,30 +354,24 @@ class World:
         if not ok:
             self._unfillable(i, sourcing)
 
-    def _brokering_batches(self):
-        """Batch brokering: every interval, decide the orders that arrived since, most urgent
-        first (``Brokering.order_by``)."""
-        interval = self.sc.brokering.interval_minutes / 60.0
+    def _every(self, minutes: float, action) -> Any:
+        """A process running ``action()`` every ``minutes`` until the horizon (batch brokering,
+        ATP syncs, re-prioritising)."""
+        interval = minutes / 60.0
         while self.env.now < self.horizon:
             yield self.env.timeout(interval)
-            self._decide_batch()
+            action()
 
-    def _syncing_atp(self):
-        """Periodic visibility: every ``atp_sync_minutes`` the DOM's copy of ATP is refreshed."""
-        interval = self.sc.brokering.atp_sync_minutes / 60.0
-        while self.env.now < self.horizon:
-            yield self.env.timeout(interval)
-            for seen, real in zip(self.atp, self.stock.atp, strict=True):
-                seen[:] = real
+    def _sync_atp(self) -> None:
+        """Periodic visibility: the DOM's copy of ATP is refreshed from the real one."""
+        for seen, real in zip(self.atp, self.stock.atp, strict=True):
+            seen[:] = real
 
-    def _reprioritising(self):
-        """Every ``reprioritise_minutes``, re-decide the pick priority of queued shipments."""
-        interval = self.sc.brokering.reprioritise_minutes / 60.0
+    def _reprioritise(self) -> None:
+        """Re-decide the pick priority of every queued shipment (age-based rules see now)."""
         nodes, decide = self.sc.nodes, self.decisions.reprioritised
-        while self.env.now < self.horizon:
-            yield self.env.timeout(interval)
-            for n, station in enumerate(self.stations):
-                station.reprioritise(lambda s, node=nodes[n]: decide(s, node))
+        for n, station in enumerate(self.stations):
+            station.reprioritise(lambda s, node=nodes[n]: decide(s, node))
 
     def _decide_batch(self) -> None:
         batch, self._batch = self._batch, []
@@ -380,10 +379,8 @@ class World:
             self._broker(i)
 
     def _batch_key(self, i: int) -> tuple:
-        b, bro = self.book, self.sc.brokering
-        keys = {"promise": lambda: b.deadline[i], "value": lambda: -b.value[i],
-                "arrival": lambda: b.t[i], "tier": lambda: self._tier_rank[b.tier[i]]}
-        return (*(keys[k]() for k in bro.order_by), i)
+        """Sort key of order ``i`` in a batch: the ``order_by`` keys, then the order id."""
+        return (*(key(i) for key in self._order_by), i)
 
     def _decide(self, i: int, retry: bool,
                 lines: tuple[list[int], list[int]] | None = None) -> tuple[bool, SourcingOutcome]:
@@ -503,8 +500,7 @@ class World:
                 node == self._pickup_store[region]:      # picked at its store: no carrier
             ship.carrier_rule = "store-pickup"
             if self.decisions.has_priority:
-                pfacts = dict(facts, node=spec.name, node_kind=spec.kind)
-                ship.priority = first_outcome(self.decisions.priority(pfacts, i).outcome).priority
+                ship.priority = self.decisions.pick_priority(facts, i, spec)
             station.submit(ship)
             return
         ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])

@@ -22,10 +22,24 @@ __all__ = ["KPIS", "KpiSpec", "COST_COMPONENTS", "compute_kpis", "window_orders"
 HOURS = 24.0
 
 
+def _in_window(run: RunResult, t: np.ndarray) -> np.ndarray:
+    """Mask of the times ``t`` (hours) inside the measurement window [warm-up, horizon)."""
+    return (t >= run.scenario.warmup_days * HOURS) & (t < run.scenario.horizon_days * HOURS)
+
+
 def window_orders(run: RunResult) -> np.ndarray:
     """Boolean mask of orders created inside the measurement window."""
-    t = run.orders["t_created"]
-    return (t >= run.scenario.warmup_days * HOURS) & (t < run.scenario.horizon_days * HOURS)
+    return _in_window(run, run.orders["t_created"])
+
+
+def _window_rows(run: RunResult, table: dict[str, np.ndarray],
+                 columns: dict[str, type]) -> dict[str, np.ndarray]:
+    """The rows of a per-order event table (rejections, pickups, pre-orders) whose order was
+    created in the window; empty ``columns`` for runs that have no such table."""
+    if not table:
+        return {c: np.zeros(0, dtype=dtype) for c, dtype in columns.items()}
+    m = window_orders(run)[table["order"]]
+    return {k: v[m] for k, v in table.items()}
 
 
 def _ship_mask(run: RunResult) -> np.ndarray:
@@ -221,8 +235,7 @@ def _holding_cost(run):
 
 
 def _window_pos(run) -> np.ndarray:
-    t = run.inventory["po_t"]
-    return (t >= run.scenario.warmup_days * HOURS) & (t < run.scenario.horizon_days * HOURS)
+    return _in_window(run, run.inventory["po_t"])
 
 
 def _lanes(run):
@@ -257,22 +270,22 @@ def _purchase_cost(run):
     (so buying ahead of the horizon is not a cost; holding it is), less the goods store
     shoppers bought over the counter (store sales, not online orders), plus lane freight per
     unit ordered (transfers included)."""
-    inv, lanes = run.inventory, _lanes(run)
+    inv, lanes, root_price = run.inventory, _lanes(run), _root_price(run)
     w = _window_pos(run)
     node, sku, qty = inv["po_node"][w], inv["po_sku"][w], inv["po_qty"][w]
     if not len(node):
         bought = freight = 0.0
     else:
         external = inv["po_source"][w] < 0
-        price = _root_price(run)[node, sku]
+        price = root_price[node, sku]
         bought = float((np.where(external, price, 0.0) * qty).sum())
         freight = float((np.array([lanes[n].unit_cost for n in node.tolist()]) * qty).sum())
     stocked = ~inv["unlimited"]
     start, end = inv["window_positions"]
-    growth = float((((end - start) * _root_price(run))[stocked]).sum())
+    growth = float((((end - start) * root_price)[stocked]).sum())
     w = _walk_ins(run)
     sold = w["outcome"] == SOLD
-    over_counter = float((_root_price(run)[w["node"][sold], w["sku"][sold]]
+    over_counter = float((root_price[w["node"][sold], w["sku"][sold]]
                           * w["qty"][sold]).sum())
     return max(0.0, bought - growth - over_counter) + freight
 
@@ -305,8 +318,7 @@ def _walk_ins(run) -> dict[str, np.ndarray]:
     if not w or not len(w["t"]):
         empty = np.zeros(0, dtype=np.int64)
         return {"t": np.zeros(0), "node": empty, "sku": empty, "qty": empty, "outcome": empty}
-    t = w["t"]
-    m = (t >= run.scenario.warmup_days * HOURS) & (t < run.scenario.horizon_days * HOURS)
+    m = _in_window(run, w["t"])
     return {k: v[m] for k, v in w.items()}
 
 
@@ -374,11 +386,7 @@ def _utilisation(run):
 
 
 def _window_rejections(run) -> dict[str, np.ndarray]:
-    rej = run.rejections
-    if not rej or not len(rej["order"]):
-        return {"order": np.zeros(0, dtype=np.int64), "rerouted": np.zeros(0, dtype=bool)}
-    m = window_orders(run)[rej["order"]]
-    return {k: v[m] for k, v in rej.items()}
+    return _window_rows(run, run.rejections, {"order": np.int64, "rerouted": bool})
 
 
 def _rejection_pct(run):
@@ -427,19 +435,12 @@ def _pickup_orders(run) -> np.ndarray:
 
 
 def _window_pickups(run) -> dict[str, np.ndarray]:
-    p = run.pickups
-    if not p or not len(p["order"]):
-        return {"order": np.zeros(0, dtype=np.int64), "ready": np.zeros(0),
-                "no_show": np.zeros(0, dtype=bool)}
-    m = window_orders(run)[p["order"]]
-    return {k: v[m] for k, v in p.items()}
+    return _window_rows(run, run.pickups, {"order": np.int64, "ready": float, "no_show": bool})
 
 
 def _preorder_late(run):
-    p = run.preorders
-    if not p or not len(p["order"]):
-        return 0.0
-    return _mean(p["late_hours"][window_orders(run)[p["order"]]])
+    p = _window_rows(run, run.preorders, {"order": np.int64, "late_hours": float})
+    return _mean(p["late_hours"])
 
 
 def _pickup_share(run):
