@@ -133,12 +133,15 @@ class SourcingOutcome(SourcingStrategy):
     """A primary strategy, fallback strategies tried in order, and what to do when none fills.
 
     ``unfillable``: ``backorder`` (wait for stock; see the backorder point), ``cancel``, or
-    ``retry`` (decide again after ``retry_hours``, up to ``max_retries`` times, then backorder)."""
+    ``retry`` (decide again after ``retry_hours``, up to ``max_retries`` times, then backorder).
+    ``consolidate``: with the scenario's ``brokering.consolidation`` on, the order may join (or
+    host) a parcel of the same customer's other orders; false keeps it in its own parcels."""
 
     fallback: list[SourcingStrategy] = Field(default_factory=list, max_length=5)
     unfillable: Literal["backorder", "cancel", "retry"] = "backorder"
     retry_hours: float = Field(4.0, gt=0)
     max_retries: int = Field(3, ge=1, le=50)
+    consolidate: bool = True
 
     @property
     def strategies(self) -> list[SourcingStrategy]:

@@ -3,8 +3,10 @@
 Arrivals are a non-homogeneous Poisson process with a piecewise-constant rate per hour
 (orders/day × day-of-week × hour-of-day × weekly season multipliers). Baskets draw line counts,
 SKUs (by popularity, respecting launch dates) and units per line; customers draw a region by
-population weight and a service level by the channel's mix. Because nothing here depends on the
-rules, two scenarios run with the same seed see exactly the same orders (common random numbers).
+population weight and a service level by the channel's mix; a channel's repeat customers
+(``Channel.customers``) reuse an earlier order's customer and, mostly, its address and region.
+Because nothing here depends on the rules, two scenarios run with the same seed see exactly the
+same orders (common random numbers).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Demand:
     service_table: tuple[tuple[int, str, int], ...]   # (channel index, name, promise days)
     tier: np.ndarray         # index into tier_names
     tier_names: tuple[str, ...]
+    customer: np.ndarray     # customer id (repeat customers share one)
+    address: np.ndarray      # delivery address id (a repeat customer may ship elsewhere)
 
     @property
     def n(self) -> int:
@@ -100,6 +104,36 @@ def _pick_skus(u: np.ndarray, day: np.ndarray, popularity: np.ndarray,
     return out
 
 
+def _roots(parent: np.ndarray) -> np.ndarray:
+    """The root of each index in a forest where ``parent[j] ≤ j`` (a root is its own parent)."""
+    root = parent.copy()
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            return root
+        root = nxt
+
+
+def _customers(scenario: Scenario, ch: Channel, t: np.ndarray, region: np.ndarray):
+    """(customer, address, region) of a channel's orders, ids local to the channel. A repeat
+    order takes the customer of the latest order at least an exponential gap earlier and, with
+    probability ``same_address``, its address and region (stream ``customers/<channel>``)."""
+    n = len(t)
+    own = np.arange(n)
+    if ch.customers is None or n == 0:
+        return own, own, region
+    c = ch.customers
+    rng = stream(scenario.seed, f"customers/{ch.name}")
+    repeat = rng.random(n) < c.repeat_share
+    gap = rng.exponential(c.recency_hours, n)
+    same = rng.random(n) < c.same_address
+    prev = np.minimum(np.searchsorted(t, t - gap, side="right") - 1, own - 1)
+    repeat &= prev >= 0
+    customer = _roots(np.where(repeat, prev, own))
+    address = _roots(np.where(repeat & same, prev, own))
+    return customer, address, region[address]
+
+
 def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
     rng = stream(scenario.seed, f"demand/{ch.name}")
     hours = int(np.ceil(scenario.horizon_days * 24))
@@ -128,20 +162,23 @@ def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
     # Drawn last, so a different tier mix leaves every other draw of the channel unchanged.
     cum = np.cumsum(list(ch.tier_mix.values()))
     tier = np.minimum(np.searchsorted(cum / cum[-1], rng.random(n), side="right"), len(cum) - 1)
-    return t, np.full(n, ci), service, region, nlines, keys % nsku, qty, tier
+    customer, address, region = _customers(scenario, ch, t, region)
+    return t, np.full(n, ci), service, region, nlines, keys % nsku, qty, tier, customer, address
 
 
 def generate_demand(scenario: Scenario) -> Demand:
     """Every order of the horizon for ``scenario`` (deterministic in its seed)."""
     table, parts = [], []
     tier_names = sorted({name for ch in scenario.channels for name in ch.tier_mix})
+    offset = 0                           # customer and address ids are unique across channels
     for ci, ch in enumerate(scenario.channels):
         base = len(table)
         table += [(ci, s.name, s.promise_days) for s in ch.service_levels]
-        *part, local_tier = _channel_orders(scenario, ci, ch, base)
+        *part, local_tier, customer, address = _channel_orders(scenario, ci, ch, base)
         to_global = np.array([tier_names.index(name) for name in ch.tier_mix], dtype=np.int64)
-        parts.append((*part, to_global[local_tier]))
-    t, channel, service, region, nlines, sku, qty, tier = (
+        parts.append((*part, to_global[local_tier], customer + offset, address + offset))
+        offset += len(customer)
+    t, channel, service, region, nlines, sku, qty, tier, customer, address = (
         np.concatenate(x) for x in zip(*parts, strict=True))
     old_start = np.concatenate([[0], np.cumsum(nlines)[:-1]])
     perm = np.argsort(t, kind="stable")
@@ -151,7 +188,8 @@ def generate_demand(scenario: Scenario) -> Demand:
     return Demand(t[perm], channel[perm].astype(np.int64), service[perm].astype(np.int64),
                   region[perm].astype(np.int64), line_start, sku[gather].astype(np.int64),
                   qty[gather].astype(np.int64), tuple(table), tier[perm].astype(np.int64),
-                  tuple(tier_names))
+                  tuple(tier_names), customer[perm].astype(np.int64),
+                  address[perm].astype(np.int64))
 
 
 def expected_daily_units(scenario: Scenario) -> np.ndarray:

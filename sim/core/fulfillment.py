@@ -31,7 +31,8 @@ class Shipment:
     __slots__ = ("id", "order", "node", "skus", "qtys", "units", "weight", "zone", "distance",
                  "service", "ship_cost", "handling", "priority", "created", "pick_start",
                  "packed", "shipped", "delivered", "carrier_rule", "cogs", "bumped",
-                 "rejected", "short", "carrier_out", "switched")
+                 "rejected", "short", "carrier_out", "switched", "host", "riders",
+                 "pick_units", "parcel_weight", "eta", "saved", "span")
 
     def __init__(self, sid: int, order: int, node: int, skus: list[int], qtys: list[int],
                  units: int, weight: float, created: float):
@@ -51,12 +52,21 @@ class Shipment:
         self.short: list[int] | None = None     # per line, units oversold on stale stock
         self.carrier_out = None     # the carrier outcome that chose the service
         self.switched = False       # moved to another service because the pickup was full
+        # Consolidation: a rider travels in its host's parcel (same customer and address).
+        self.host = -1              # id of the parcel's host shipment (-1: its own parcel)
+        self.riders: tuple | list = ()      # shipments riding in this parcel
+        self.pick_units = units     # units picked for the parcel (host + riders)
+        self.parcel_weight = weight
+        self.eta = 0.0              # scheduled delivery when the service was chosen
+        self.saved = 0.0            # a rider's saving against shipping it on its own
+        self.span: tuple[float, float] = (created, created)  # parcel's first, last order time
 
 
 #: Columns of the shipments table: every ``Shipment`` field except its lines.
 SHIPMENT_COLUMNS = ("id", "order", "node", "units", "weight", "zone", "distance", "service",
                     "ship_cost", "handling", "priority", "created", "pick_start", "packed",
-                    "shipped", "delivered", "carrier_rule", "cogs", "bumped", "switched")
+                    "shipped", "delivered", "carrier_rule", "cogs", "bumped", "switched", "host",
+                    "saved")
 
 
 def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
@@ -147,7 +157,7 @@ class Station:
             return
         s.pick_start = env.now
         self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
-        duration = self.expected_pick_hours(s.units) * self._noise.next()
+        duration = self.expected_pick_hours(s.pick_units) * self._noise.next()
         env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))
 
     def _done(self, s: Shipment, duration: float) -> None:

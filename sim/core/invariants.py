@@ -78,4 +78,39 @@ def check_invariants(run: RunResult) -> list[str]:
         if np.any(stamps[0] < t - eps) or any(np.any(b < a - eps)
                                               for a, b in zip(stamps, stamps[1:], strict=False)):
             bad.append("shipment timestamps out of order")
+        bad += _parcel_violations(run)
+    return bad
+
+
+def _parcel_violations(run: RunResult) -> list[str]:
+    """Consolidated parcels: riders share their host's node and journey, and every order in a
+    parcel arrived within the consolidation window of the others."""
+    sh, t = run.shipments, run.orders["t_created"]
+    host = sh["host"].astype(np.int64)
+    riders = np.flatnonzero(host >= 0)
+    if not len(riders):
+        return []
+    consolidation = run.scenario.brokering.consolidation
+    if consolidation is None:
+        return ["orders were consolidated without brokering.consolidation"]
+    ids = sh["id"].astype(np.int64)
+    row = np.searchsorted(ids, host[riders])
+    if np.any(row >= len(ids)) or np.any(ids[np.minimum(row, len(ids) - 1)] != host[riders]):
+        return ["a consolidated shipment's host parcel is missing"]
+    bad = []
+    for col in ("node", "service", "shipped", "delivered"):
+        if np.any(sh[col][riders] != sh[col][row]):
+            bad.append(f"a consolidated shipment's {col} differs from its parcel's")
+    order = sh["order"].astype(np.int64)
+    parcel = np.unique(row)
+    lo = np.full(len(parcel), np.inf)
+    hi = np.full(len(parcel), -np.inf)
+    k = np.searchsorted(parcel, row)
+    np.minimum.at(lo, k, t[order[riders]])
+    np.maximum.at(hi, k, t[order[riders]])
+    lo = np.minimum(lo, t[order[parcel]])
+    hi = np.maximum(hi, t[order[parcel]])
+    if np.any(hi - lo > consolidation.window_hours + 1e-9):
+        bad.append(f"a consolidated parcel spans {float(np.max(hi - lo)):.3f} h of orders, "
+                   f"more than the {consolidation.window_hours:g} h window")
     return bad

@@ -214,6 +214,13 @@ class World:
         keys = {"promise": lambda i: b.deadline[i], "value": lambda i: -b.value[i],
                 "arrival": lambda i: b.t[i], "tier": lambda i: tier_rank[b.tier[i]]}
         self._order_by = [keys[k] for k in bro.order_by]
+        # Consolidation: per (customer, address) the latest parcel still waiting to be picked,
+        # and orders held for a companion (repeat-customer channels that ship parcels only).
+        self._consol = bro.consolidation
+        self._parcels: dict[tuple[int, int], Shipment] = {}
+        self._held: dict[tuple[int, int], list[int]] = {}
+        self._holds_orders = [bool(self._consol and self._consol.hold_hours and ch.customers
+                                   and ch.pickup is None) for ch in scenario.channels]
 
     # -- run --------------------------------------------------------------------------------
 
@@ -256,6 +263,8 @@ class World:
         """Simulate until the horizon (where a last batch decides any waiting orders) and close
         the stock measurement window."""
         self.env.run(until=self.horizon)
+        for key in list(self._held):     # nothing arrives any more: stop holding
+            self._release_held(key)
         if self._batch:
             self._decide_batch()
         self.stock.close_window()
@@ -331,10 +340,31 @@ class World:
     def _arrive(self, i: int) -> None:
         book = self.book
         self.log.add(self.env.now, Ev.ORDER_CREATED, i, qty=book.units[i], value=book.value[i])
+        if self._holds_orders[book.channel[i]]:
+            key = (book.customer[i], book.address[i])
+            group = self._held.get(key)
+            if group is None:            # the customer's first order starts the hold
+                self._held[key] = [i]
+                self._later(self._consol.hold_hours, lambda: self._release_held(key))
+            else:
+                group.append(i)
+            return
+        self._enqueue(i)
+
+    def _enqueue(self, i: int) -> None:
+        """Broker order ``i`` now, or put it in the next batch."""
         if self._batch is None:
             self._broker(i)
         else:
             self._batch.append(i)
+
+    def _release_held(self, key: tuple[int, int]) -> None:
+        """A consolidation hold ends: the customer's orders held together go to brokering, in
+        arrival order (later ones can then join the first one's parcel)."""
+        book, now = self.book, self.env.now
+        for i in self._held.pop(key, ()):
+            book.held_h[i] = now - book.t[i]
+            self._enqueue(i)
 
     def _broker(self, i: int) -> None:
         """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable
@@ -397,6 +427,9 @@ class World:
         today = self._dates[int(self.env.now // HOURS)]
         bypass = today in outcomes[0].capacity_bypass_dates
         book.sourcing_rule[i] = src.winner
+        host = outcomes[0].consolidate and self._consol is not None and not retry
+        if host and self._join_parcel(i, outcomes[0], facts, view, skus, qtys, bypass):
+            return True, outcomes[0]
         fillable = 0
         for k, strat in enumerate(s for o in outcomes for s in o.strategies):
             ranked = self.ranker.rank(strat, view.region, facts["units"], book.weight[i], view,
@@ -423,36 +456,112 @@ class World:
                 book.split_rule[i] = split.winner
                 if not retry:
                     book.lines_fillable[i] = len(skus)
-                self._allocate(i, plan, skus, qtys, facts, retry)
+                self._allocate(i, plan, skus, qtys, facts, retry, host)
                 return True, outcomes[0]
         if not retry:
             book.lines_fillable[i] = fillable
         return False, outcomes[0]
 
-    def _allocate(self, i: int, plan, skus, qtys, facts, retry: bool) -> None:
+    def _allocate(self, i: int, plan, skus, qtys, facts, retry: bool, host: bool) -> None:
+        """Order ``i`` is in process with one shipment per (node, lines) of ``plan``; with
+        ``host``, its parcels may take the customer's later orders (consolidation)."""
+        self._start_fulfilment(i, len(plan), retry)
+        for node, lines in plan:
+            ship = self._reserve(i, node, [skus[j] for j in lines], [qtys[j] for j in lines],
+                                 facts)
+            if host and ship.service >= 0:
+                ship.span = (self.book.t[i], self.book.t[i])
+                self._parcels[(self.book.customer[i], self.book.address[i])] = ship
+
+    def _start_fulfilment(self, i: int, shipments: int, retry: bool) -> None:
+        """Book-keeping of an order leaving the waiting states with ``shipments`` parcels."""
         book = self.book
         launch = self._preorder_launch.pop(i, None)
         if launch is not None:
             self._preorder_release.append((i, self.env.now - launch))
         self._uncharge(i)
         book.status[i] = _IN_PROCESS
-        self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=len(plan))
-        book.n_shipments[i] += len(plan)
-        book.open_shipments[i] += len(plan)
-        for node, lines in plan:
-            self._reserve(i, node, [skus[j] for j in lines], [qtys[j] for j in lines], facts)
+        self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=shipments)
+        book.n_shipments[i] += shipments
+        book.open_shipments[i] += shipments
+
+    # -- consolidation ----------------------------------------------------------------------
+
+    def _join_parcel(self, i: int, strat, facts, view: _OrderView, skus: list[int],
+                     qtys: list[int], bypass: bool) -> bool:
+        """Put order ``i`` whole into the customer's open parcel to the same address, if the
+        parcel is not picked yet, its orders stay within the window, its node is one the
+        sourcing strategy would use and has the stock, the parcel's service still meets the
+        promise and merging costs less than a parcel of its own. Returns whether it joined."""
+        book = self.book
+        host = self._parcels.get((book.customer[i], book.address[i]))
+        if host is None or host.pick_start >= 0 or host.rejected:
+            return False
+        t = book.t[i]
+        first, last = min(host.span[0], t), max(host.span[1], t)
+        n = host.node
+        if last - first > self._consol.window_hours or host.eta > book.deadline[i] or \
+                n in self._excluded.get(i, ()):
+            return False
+        hold = self._hold(strat)[n]
+        atp = self.atp[n]
+        if any(atp[s] - hold < q for s, q in zip(skus, qtys, strict=True)):
+            return False
+        weight = book.weight[i]
+        svc = self.net.services[host.service]
+        before = svc.rate(host.zone, host.parcel_weight)
+        extra = svc.rate(host.zone, host.parcel_weight + weight) - before
+        spec = self.sc.nodes[n]
+        saved = spec.handling.per_order + view.ship_cost(n, weight) - extra
+        if saved <= 0 or n not in self.ranker.rank(strat, view.region, facts["units"], weight,
+                                                   view, bypass):
+            return False
+        self._start_fulfilment(i, 1, False)
+        book.split_rule[i] = "consolidated"
+        book.lines_fillable[i] = len(skus)
+        rider = self._new_shipment(i, n, skus, qtys)
+        rider.handling = spec.handling.per_unit * rider.units
+        rider.zone, rider.distance, rider.service = host.zone, host.distance, host.service
+        rider.carrier_rule, rider.host, rider.saved = "consolidated", host.id, saved
+        if not host.riders:
+            host.riders = []
+        host.riders.append(rider)
+        host.span = (first, last)
+        host.pick_units += rider.units
+        host.parcel_weight += weight
+        self._price_parcel(host)
+        return True
+
+    def _price_parcel(self, host: Shipment) -> None:
+        """Share the parcel's rate among its orders in proportion to their weight."""
+        if not host.riders:
+            return
+        rate = self.net.services[host.service].rate(host.zone, host.parcel_weight)
+        for m in (host, *host.riders):
+            m.ship_cost = rate * m.weight / host.parcel_weight
 
     def _shelf_check(self, ship: Shipment) -> bool:
-        """At pick start, each reserved line is on the shelf with the node's record accuracy.
-        A missing line is phantom stock (written off); the node then rejects the shipment, its
-        found units go back to available stock, and its lines are sourced again elsewhere."""
-        node, i = ship.node, ship.order
+        """At pick start, each reserved line of the parcel is on the shelf with the node's
+        record accuracy. A missing line is phantom stock (written off); the node then rejects
+        the parcel, its found units go back to available stock, and the lines of each of its
+        shipments are sourced again elsewhere."""
+        node = ship.node
         p, draw = self.sc.nodes[node].record_accuracy, self._shelf[node].next
-        missing = [draw() > p for _ in ship.skus]
-        self._inspected_lines[node] += len(missing)
-        short = ship.short or [0] * len(missing)
-        if not any(missing) and not any(short):
+        parcel = (ship, *ship.riders)
+        missing = [[draw() > p for _ in m.skus] for m in parcel]
+        self._inspected_lines[node] += sum(len(m.skus) for m in parcel)
+        if not any(any(x) for x in missing) and not any(m.short and any(m.short)
+                                                         for m in parcel):
             return True
+        for m, gone in zip(parcel, missing, strict=True):
+            self._reject(m, gone)
+        return False
+
+    def _reject(self, ship: Shipment, missing: list[bool]) -> None:
+        """The node rejects ``ship``: write off its missing lines, free the rest and source
+        its lines again without that node."""
+        node, i = ship.node, ship.order
+        short = ship.short or [0] * len(missing)
         self._missing_lines[node] += sum(missing)
         now, stock, book = self.env.now, self.stock, self.book
         for s, q, gone, lack in zip(ship.skus, ship.qtys, missing, short, strict=True):
@@ -470,14 +579,42 @@ class World:
             elif book.open_shipments[i] == 0:
                 book.status[i] = _DELIVERED
         self._rejections.append((i, node, sum(missing), int(ok)))
-        return False
 
-    def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int], facts: dict) -> None:
+    def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int],
+                 facts: dict) -> Shipment:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""
-        now, net, stock = self.env.now, self.net, self.stock
-        units = sum(qtys)
-        weight = self.catalog.weight_of(skus, qtys)
-        ship = Shipment(len(self.shipments), i, node, skus, qtys, units, weight, now)
+        now, net = self.env.now, self.net
+        ship = self._new_shipment(i, node, skus, qtys)
+        units, weight = ship.units, ship.weight
+        region = self.book.region[i]
+        spec = self.sc.nodes[node]
+        station = self.stations[node]
+        ship.handling = spec.handling.per_order + spec.handling.per_unit * units
+        if self._pickup_terms[self.book.channel[i]] is not None and \
+                node == self._pickup_store[region]:      # picked at its store: no carrier
+            ship.carrier_rule = "store-pickup"
+            if self.decisions.has_priority:
+                ship.priority = self.decisions.pick_priority(facts, i, spec)
+            station.submit(ship)
+            return ship
+        ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
+        car, prio = self.decisions.shipment(facts, i, ship, spec)
+        ready = now + station.ready_delay(now, units)
+        ship.carrier_out = cout = first_outcome(car.outcome)
+        svc, rate, ship.eta = self.picker.pick(cout, node, ship.zone, weight, ready,
+                                               self.book.deadline[i])
+        ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
+        if prio is not None:
+            ship.priority = first_outcome(prio.outcome).priority
+        station.submit(ship)
+        return ship
+
+    def _new_shipment(self, i: int, node: int, skus: list[int], qtys: list[int]) -> Shipment:
+        """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
+        visibility only what the shelf has; the rest is marked short)."""
+        now, stock = self.env.now, self.stock
+        ship = Shipment(len(self.shipments), i, node, skus, qtys, sum(qtys),
+                        self.catalog.weight_of(skus, qtys), now)
         self.shipments.append(ship)
         unit_cost = self.catalog.cost
         for j, (s, q) in enumerate(zip(skus, qtys, strict=True)):
@@ -492,34 +629,13 @@ class World:
             if q:
                 self.log.add(now, Ev.RESERVED, i, node, s, q)
                 stock.reserve(node, s, q)
-        region = self.book.region[i]
-        spec = self.sc.nodes[node]
-        station = self.stations[node]
-        ship.handling = spec.handling.per_order + spec.handling.per_unit * units
-        if self._pickup_terms[self.book.channel[i]] is not None and \
-                node == self._pickup_store[region]:      # picked at its store: no carrier
-            ship.carrier_rule = "store-pickup"
-            if self.decisions.has_priority:
-                ship.priority = self.decisions.pick_priority(facts, i, spec)
-            station.submit(ship)
-            return
-        ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
-        car, prio = self.decisions.shipment(facts, i, ship, spec)
-        ready = now + station.ready_delay(now, units)
-        ship.carrier_out = cout = first_outcome(car.outcome)
-        svc, rate, _eta = self.picker.pick(cout, node, ship.zone, weight, ready,
-                                           self.book.deadline[i])
-        ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
-        if prio is not None:
-            ship.priority = first_outcome(prio.outcome).priority
-        station.submit(ship)
+        return ship
 
     def _packed(self, ship: Shipment) -> None:
         """Units leave stock; the carrier collects at the next pickup and delivers (a pickup
-        order is delivered when it is ready at the store)."""
-        now, node = self.env.now, ship.node
-        for s, q in zip(ship.skus, ship.qtys, strict=True):
-            self.stock.ship(node, s, q)
+        order is delivered when it is ready at the store). Riders travel with their host."""
+        now = self.env.now
+        self._unstock(ship)
         ship.packed = now
         terms = self._pickup_terms[self.book.channel[ship.order]]
         if ship.service < 0:
@@ -534,8 +650,24 @@ class World:
                 store = self._pickup_store[self.book.region[ship.order]]
                 self.env.timeout(ship.delivered - now).callbacks.append(
                     lambda _ev, ship=ship, store=store: self._await_customer(ship, store))
-        i, book = ship.order, self.book
-        self.log.add(now, Ev.PACKED, i, node, qty=ship.units)
+        self._dispatched(ship)
+        for r in ship.riders:
+            self._unstock(r)
+            r.pick_start, r.packed, r.shipped, r.delivered = (ship.pick_start, now,
+                                                              ship.shipped, ship.delivered)
+            r.service = ship.service
+            self._dispatched(r)
+        if self._drained is not None and not self._drained.triggered and not self._queued():
+            self._drained.succeed()
+
+    def _unstock(self, ship: Shipment) -> None:
+        for s, q in zip(ship.skus, ship.qtys, strict=True):
+            self.stock.ship(ship.node, s, q)
+
+    def _dispatched(self, ship: Shipment) -> None:
+        """Log a packed shipment's journey and close it on its order."""
+        i, book, node = ship.order, self.book, ship.node
+        self.log.add(ship.packed, Ev.PACKED, i, node, qty=ship.units)
         self.log.add(ship.shipped, Ev.SHIPPED, i, node, qty=ship.units, value=ship.ship_cost)
         self.log.add(ship.delivered, Ev.DELIVERED, i, node, qty=ship.units)
         book.open_shipments[i] -= 1
@@ -543,8 +675,6 @@ class World:
         book.delivered_at[i] = ship.delivered if math.isnan(prev) else max(prev, ship.delivered)
         if book.open_shipments[i] == 0:
             book.status[i] = _DELIVERED
-        if self._drained is not None and not self._drained.triggered and not self._queued():
-            self._drained.succeed()
 
     def _await_customer(self, ship: Shipment, store: int) -> None:
         """A pickup order ready at ``store``: the customer collects it after a delay, or never
@@ -587,6 +717,7 @@ class World:
             if alt is not None:          # the new service's pickup has room (or no cap)
                 ship.service, ship.ship_cost, when = alt
                 ship.switched = True
+                self._price_parcel(ship)
                 svc = self.net.services[ship.service].spec
                 if svc.pickup_capacity is None:
                     return when
@@ -602,7 +733,7 @@ class World:
         room and still meets the promise, else the fastest with room; None if none has."""
         out, loads, options = ship.carrier_out, self._pickup_loads, []
         for s in self.net.services:
-            if s.index == ship.service or not s.takes(ship.weight) or \
+            if s.index == ship.service or not s.takes(ship.parcel_weight) or \
                     (out.carriers is not None and s.carrier not in out.carriers) or \
                     (out.services is not None and s.name not in out.services):
                 continue
@@ -611,7 +742,7 @@ class World:
             if cap is not None and loads[(ship.node, s.index, when)] >= cap:
                 continue
             eta = when + HOURS * s.spec.transit_days[ship.zone - 1]
-            options.append((s.rate(ship.zone, ship.weight), eta, s.index, when))
+            options.append((s.rate(ship.zone, ship.parcel_weight), eta, s.index, when))
         if not options:
             return None
         on_time = [o for o in options if o[1] <= self.book.deadline[ship.order]]

@@ -78,19 +78,22 @@ _COLUMNS: tuple[tuple[str, str, type | None], ...] = (
     ("deadline", "deadline", None), ("delivered_at", "delivered_at", None),
     ("backordered_at", "backordered_at", None), ("sourcing_rule", "sourcing_rule", object),
     ("split_rule", "split_rule", object), ("decided_at", "decided_at", None),
+    ("held_h", "held_h", None),
 )
 
 
 class OrderBook:
     """Every order of a run, one Python list per field, indexed by order id.
 
-    Fixed at arrival (from demand): ``t``, ``channel``, ``service``, ``region``, ``tier``, the
+    Fixed at arrival (from demand): ``t``, ``channel``, ``service``, ``region``, ``tier``,
+    ``customer``, ``address``, the
     lines (``skus``/``qtys`` from ``starts[i]`` to ``starts[i + 1]``), ``value``, ``weight``,
     ``units``, ``cogs``, the promise ``deadline`` and the rounded ``fact_value``/``fact_weight``
     the rules see. Changed by the pipeline: ``status``, ``first_fill``, ``lines_fillable``,
     ``n_shipments``, ``open_shipments``, ``delivered_at``, ``backordered_at``, the winning
-    ``sourcing_rule``/``split_rule`` and ``decided_at`` (the first decision: on arrival, or at
-    the batch). ``table()`` exports the orders table.
+    ``sourcing_rule``/``split_rule``, ``decided_at`` (the first decision: on arrival, or at
+    the batch) and ``held_h`` (hours held for consolidation before brokering). ``table()``
+    exports the orders table.
     """
 
     def __init__(self, demand: Demand, catalog: Catalog):
@@ -99,6 +102,7 @@ class OrderBook:
         self.skus, self.qtys, self.starts = d.sku.tolist(), d.qty.tolist(), d.line_start.tolist()
         self.t, self.channel, self.service = d.t.tolist(), d.channel.tolist(), d.service.tolist()
         self.region, self.tier = d.region.tolist(), d.tier.tolist()
+        self.customer, self.address = d.customer.tolist(), d.address.tolist()
         self.value = self._sums(catalog.price).tolist()
         self.weight = self._sums(catalog.weight).tolist()
         self.units = self._sums([1] * len(catalog.price)).astype(np.int64).tolist()
@@ -117,6 +121,7 @@ class OrderBook:
         self.sourcing_rule = [""] * n
         self.split_rule = [""] * n
         self.decided_at = [math.nan] * n
+        self.held_h = [0.0] * n
 
     def lines(self, i: int) -> tuple[list[int], list[int]]:
         """SKUs and quantities of order ``i``'s lines."""
@@ -134,7 +139,8 @@ class OrderBook:
         """The orders table: one row per order, one array per column."""
         d = self.demand
         out = {"order_id": np.arange(d.n), "t_created": d.t, "channel": d.channel,
-               "service": d.service, "region": d.region,
+               "service": d.service, "region": d.region, "customer": d.customer,
+               "address": d.address,
                "promise_days": np.array([d.service_table[s][2] for s in self.service],
                                         dtype=np.int64),
                "lines": np.diff(d.line_start)}

@@ -411,10 +411,14 @@ def _pickup_overflow(run):
     return 100.0 * _mean(over[_ship_mask(run)].astype(float))
 
 
-def _parcel_mask(run) -> np.ndarray:
-    """Shipments of the window's orders that went by carrier (not store pickups)."""
+def _parcel_mask(run, riders: bool = False) -> np.ndarray:
+    """Shipments of the window's orders that went by carrier (not store pickups): one per
+    parcel, or with ``riders`` also the orders consolidated into another order's parcel."""
     m = _ship_mask(run)
-    return m & (run.shipments["service"].astype(np.int64) >= 0) if len(m) else m
+    if not len(m):
+        return m
+    m = m & (run.shipments["service"].astype(np.int64) >= 0)
+    return m if riders else m & (run.shipments["host"].astype(np.int64) < 0)
 
 
 def _mean_distance(run):
@@ -422,7 +426,30 @@ def _mean_distance(run):
 
 
 def _ship_cost_per_shipment(run):
-    return _mean(run.shipments["ship_cost"][_parcel_mask(run)].astype(float))
+    cost = run.shipments["ship_cost"][_parcel_mask(run, riders=True)].astype(float)
+    return _ratio(float(cost.sum()), int(_parcel_mask(run).sum()))
+
+
+# -- consolidation ----------------------------------------------------------------------------
+
+
+def _riders(run) -> np.ndarray:
+    """Mask of shipments of the window's orders that rode in another order's parcel."""
+    m = _ship_mask(run)
+    return m & (run.shipments["host"].astype(np.int64) >= 0) if len(m) else m
+
+
+def _consolidated_pct(run):
+    orders = np.unique(run.shipments["order"][_riders(run)].astype(np.int64))
+    return 100.0 * _ratio(len(orders), _orders(run))
+
+
+def _consolidation_saving(run):
+    return float(run.shipments["saved"][_riders(run)].astype(float).sum())
+
+
+def _hold_hours(run):
+    return _mean(run.orders["held_h"][window_orders(run)])
 
 
 # -- store pickup (BOPIS / curbside) ----------------------------------------------------------
@@ -537,7 +564,8 @@ KPIS: dict[str, KpiSpec] = {
                                        "shipped orders."),
     "ship_cost_per_shipment": KpiSpec(_ship_cost_per_shipment, "$", "lower",
                                       "Shipping cost per shipment",
-                                      "Mean carrier charge per shipment."),
+                                      "Mean carrier charge per parcel (a consolidated "
+                                      "parcel counts once)."),
     "on_time_pct": KpiSpec(_on_time_pct, "%", "higher", "On-time delivery",
                            "Delivered orders whose last parcel arrived by the promised "
                            "deadline, as % of delivered orders."),
@@ -628,6 +656,23 @@ KPIS: dict[str, KpiSpec] = {
                                    "Shipments of the window's orders that waited for a later "
                                    "pickup or moved to another service because the carrier's "
                                    "pickup was full, %."),
+    "consolidated_orders_pct": KpiSpec(_consolidated_pct, "%", "none",
+                                       "Orders consolidated",
+                                       f"{_W[0].upper()}{_W[1:]} that travelled in a parcel "
+                                       "of the same customer's earlier order, %."),
+    "parcels_saved": KpiSpec(lambda r: int(_riders(r).sum()), "parcels", "higher",
+                             "  parcels saved",
+                             "Parcels not sent because an order of the window rode in "
+                             "another order's parcel."),
+    "consolidation_saving_per_order": KpiSpec(
+        _per_window_order(_consolidation_saving), "$", "higher", "  saving per order",
+        "Per order of the window: handling per order plus the cheapest on-time rate of a "
+        "parcel of its own, less the extra the shared parcel cost, summed over consolidated "
+        "orders (already netted out of shipping and handling)."),
+    "consolidation_hold_h": KpiSpec(_hold_hours, "h", "lower", "  consolidation hold, mean",
+                                    f"Hours {_W} were held before brokering to wait for the "
+                                    "customer's next order (brokering.consolidation."
+                                    "hold_hours): the delay consolidation adds."),
     "mean_ship_distance_mi": KpiSpec(_mean_distance, "mi", "lower", "Mean shipping distance",
                                      "Mean node-to-customer distance per shipment."),
     "walk_in_units": KpiSpec(_walk_in_units, "units", "none", "Store walk-in units",

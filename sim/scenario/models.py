@@ -17,7 +17,8 @@ from sim.scenario.dists import Const, Dist
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
-    "Policies", "Costs", "Brokering", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
+    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "Scenario", "CHANNEL_KINDS",
+    "NODE_KINDS", "ZONES",
 ]
 
 ZONES = 8
@@ -94,9 +95,23 @@ class Pickup(_Frozen):
     hold_days: float = Field(5.0, gt=0, le=60)
 
 
+class Customers(_Frozen):
+    """Who places a channel's orders. A share ``repeat_share`` of orders come from a customer
+    who already ordered: the one who placed the channel's latest order at least a gap ago,
+    the gap exponential with mean ``recency_hours`` (so follow-up orders cluster in time).
+    A repeat order ships to that customer's previous address with probability
+    ``same_address``, else to a new address (a region drawn by population). Every other order
+    is a new customer at a new address."""
+
+    repeat_share: float = Field(0.2, ge=0, lt=1)
+    recency_hours: float = Field(24.0, gt=0, le=24 * 366)
+    same_address: float = Field(0.9, ge=0, le=1)
+
+
 class Channel(_Frozen):
     """A sales channel: arrival rate profile, basket shape and promise mix; ``pickup`` makes
-    its orders store pickups (BOPIS or curbside) instead of parcels."""
+    its orders store pickups (BOPIS or curbside) instead of parcels; ``customers`` makes some
+    orders come from repeat customers (consolidation merges theirs)."""
 
     name: str
     kind: ChannelKind
@@ -113,6 +128,8 @@ class Channel(_Frozen):
     tier_mix: dict[str, float] = Field(default_factory=lambda: {"standard": 1.0},
                                        description="customer tier → share of orders")
     pickup: Pickup | None = Field(None, description="orders are picked up at a store")
+    customers: Customers | None = Field(None, description="repeat-customer model (None: every "
+                                        "order is a new customer)")
 
     _hours = field_validator("hour_profile")(_profile(24))
     _dows = field_validator("dow_profile")(_profile(7))
@@ -360,6 +377,24 @@ class Costs(_Frozen):
                                              "margin, price − cost")
 
 
+class Consolidation(_Frozen):
+    """Merge a customer's orders into one parcel. An order whose customer already has a parcel
+    going to the same address, still waiting to be picked at a node that can fill the whole
+    order, joins that parcel when every order in it arrived within ``window_hours`` of each
+    other, the parcel's service still meets the order's promise, and the sourcing rules allow
+    (``consolidate``). ``hold_hours`` (≤ window) holds each order of a repeat-customer channel
+    that long before brokering so a follow-up can catch it: the delay consolidation adds."""
+
+    window_hours: float = Field(gt=0, le=24 * 14)
+    hold_hours: float = Field(0.0, ge=0, le=24 * 14)
+
+    @model_validator(mode="after")
+    def _hold_in_window(self):
+        if self.hold_hours > self.window_hours:
+            raise ValueError("hold_hours: must be ≤ window_hours")
+        return self
+
+
 class Brokering(_Frozen):
     """When the DOM decides orders. ``realtime``: each order on arrival. ``batch``: orders wait
     and are decided together every ``interval_minutes`` (and at the horizon), in priority
@@ -383,6 +418,8 @@ class Brokering(_Frozen):
                                                "the pick priority of queued shipments again "
                                                "this often, so age-based priority rules take "
                                                "effect while orders wait (None: only once)")
+    consolidation: Consolidation | None = Field(None, description="merge a repeat customer's "
+                                                "orders into one parcel (None: never)")
 
 
 class Scenario(_Frozen):
