@@ -26,7 +26,7 @@ from reports.charts import ALL_CHARTS, RunView, figure_png
 from reports.html import chart_caption
 from rules.schema import POINTS, RuleError
 from sim.core.model import SimulationError
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_warnings
 
 RUNS_ROOT = Path(os.environ.get("DOMLAB_RUNS_DIR") or ad.ROOT / "runs")
 ENGINES = ("compiled", "durable")
@@ -160,6 +160,15 @@ def base_scenarios(settings: Settings) -> dict[str, Scenario]:
 DEFAULT_COMPARISON = ("omnichannel", "omnichannel_cost_first")
 
 
+def _day_window(label: str, horizon: float, key: str,
+                disabled: bool) -> tuple[float, float] | None:
+    """A range of days of the run; the whole horizon means "always" (None)."""
+    lo, hi = st.slider(label, 0.0, horizon, (0.0, horizon), 0.5, key=key, disabled=disabled,
+                       help="Days of the run (0 = the start date's midnight). Less than the "
+                            "whole horizon makes it a dated event, shaded on time charts.")
+    return None if disabled or (lo <= 0.0 and hi >= horizon) or hi <= lo else (lo, hi)
+
+
 def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slot:
     """Widgets of compared scenario ``i``: base scenario, what-if edits and rule sets."""
     names = list(bases)
@@ -174,12 +183,17 @@ def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slo
     with st.expander("What-if", expanded=False):
         demand = st.slider("Demand ×", 0.25, 3.0, 1.0, 0.05, key=f"demand_{k}",
                            help="Scales every channel's orders per day.")
+        horizon = float(settings.horizon)
         close = st.selectbox("Close a node", [NONE, *[n.name for n in base.nodes]],
                              key=f"close_{k}")
+        close_days = _day_window("closed on days", horizon, f"close_days_{k}_{horizon:g}",
+                                 close == NONE)
         carriers = [c.name for c in base.carriers]
         carrier = st.selectbox("Delay a carrier", [NONE, *carriers], key=f"carrier_{k}")
         delay = st.number_input("+ transit days", 0, 10, 0, 1, key=f"delay_{k}",
                                 disabled=carrier == NONE)
+        delay_days = _day_window("for parcels collected on days", horizon,
+                                 f"delay_days_{k}_{horizon:g}", carrier == NONE)
         stock = st.slider("Stock ×", 0.0, 3.0, 1.0, 0.05, key=f"stock_{k}",
                           help="Scales every node's opening days of supply.")
     policies = {}
@@ -200,7 +214,7 @@ def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slo
     whatif = ad.WhatIf(demand=float(demand), close_node=None if close == NONE else close,
                        delay_carrier=None if carrier == NONE else carrier,
                        delay_days=int(delay) if carrier != NONE else 0, stock=float(stock),
-                       policies=policies)
+                       policies=policies, close_days=close_days, delay_window=delay_days)
     what = whatif.describe(base)
     label = f"{base.name} ({what})" if what else base.name
     try:
@@ -212,6 +226,8 @@ def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slo
     per_day = sum(c.orders_per_day for c in scenario.channels)
     st.caption(f"{len(scenario.nodes)} nodes, {per_day:,.0f} orders/day; {window}. "
                + " ".join(n.capitalize() + "." for n in notes))
+    for warning in scenario_warnings(scenario):
+        st.warning(warning[0].upper() + warning[1:] + ".")
     return Slot(name, base, whatif, scenario, label, notes)
 
 

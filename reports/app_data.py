@@ -191,8 +191,10 @@ class WhatIf:
     """Edits of one scenario before it runs (defaults change nothing), made as field-path
     edits (``edits``, applied through ``sim.scenario.edit`` like a sweep's parameters).
 
-    ``demand`` scales every channel's ``orders_per_day``; ``close_node`` closes one node;
-    ``delay_carrier`` gets ``delay_days`` more scheduled transit days on each of its services;
+    ``demand`` scales every channel's ``orders_per_day``; ``close_node`` closes one node (for
+    the whole run, or only on ``close_days`` = (first day, end day) of the run: a scheduled
+    outage); ``delay_carrier`` gets ``delay_days`` more scheduled transit days on each of its
+    services (or only for parcels it collects on ``delay_window`` days: a carrier delay);
     ``stock`` scales every node's ``stock.days_of_supply``; ``policies`` replaces the rule set
     at decision points (point → library name, or ``None`` to leave an optional point unset).
     """
@@ -202,6 +204,8 @@ class WhatIf:
     delay_carrier: str | None = None
     delay_days: int = 0
     stock: float = 1.0
+    close_days: tuple[float, float] | None = None
+    delay_window: tuple[float, float] | None = None
     policies: Mapping[str, str | None] = field(default_factory=dict)
 
     def describe(self, base: Scenario | None = None) -> str:
@@ -210,9 +214,10 @@ class WhatIf:
         if self.demand != 1.0:
             parts.append(f"demand ×{self.demand:g}")
         if self.close_node:
-            parts.append(f"{self.close_node} closed")
+            parts.append(f"{self.close_node} closed{_days_text(self.close_days)}")
         if self.delay_carrier and self.delay_days:
-            parts.append(f"{self.delay_carrier} +{self.delay_days}d")
+            parts.append(f"{self.delay_carrier} +{self.delay_days}d"
+                         f"{_days_text(self.delay_window)}")
         if self.stock != 1.0:
             parts.append(f"stock ×{self.stock:g}")
         current = base.policies.model_dump() if base is not None else {}
@@ -228,18 +233,41 @@ class WhatIf:
         if self.demand != 1.0:
             out.update({f"channels[{i}].orders_per_day": _times(self.demand)
                         for i in range(len(base.channels))})
-        if self.close_node:
+        events = []
+        if self.close_node and self.close_days:
+            events.append({"kind": "node_outage", "node": self.close_node,
+                           **_window(base, self.close_days), "label": "what-if: "
+                           f"{self.close_node} closed"})
+        elif self.close_node:
             out[f"nodes[{self.close_node}].closed"] = True
-        if self.delay_carrier and self.delay_days:
+        if self.delay_carrier and self.delay_days and self.delay_window:
+            events.append({"kind": "carrier_delay", "carrier": self.delay_carrier,
+                           "extra_days": int(self.delay_days),
+                           **_window(base, self.delay_window),
+                           "label": f"what-if: {self.delay_carrier} +{self.delay_days}d"})
+        elif self.delay_carrier and self.delay_days:
             days = int(self.delay_days)
             out[f"carriers[{self.delay_carrier}].services"] = lambda services: [
                 {**svc, "transit_days": [d + days for d in svc["transit_days"]]}
                 for svc in services]
+        if events:
+            out["events"] = lambda current: [*current, *events]
         if self.stock != 1.0:
             out.update({f"nodes[{i}].stock.days_of_supply": _times(self.stock)
                         for i in range(len(base.nodes))})
         out.update({f"policies.{point}": ref for point, ref in self.policies.items()})
         return out
+
+
+def _days_text(days: tuple[float, float] | None) -> str:
+    return f" days {days[0]:g}–{days[1]:g}" if days else ""
+
+
+def _window(base: Scenario, days: tuple[float, float]) -> dict[str, str]:
+    """An event window from days of the run (0 = the first midnight) as ISO date-times."""
+    t0 = dt.datetime.combine(base.start_date, dt.time())
+    return {k: (t0 + dt.timedelta(days=float(d))).isoformat()
+            for k, d in zip(("start", "end"), days, strict=True)}
 
 
 def _times(factor: float) -> Callable[[float], float]:

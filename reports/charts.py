@@ -47,7 +47,8 @@ _COST_PARTS = (("shipping", "Shipping", 0.0, ""),
                ("holding", "Holding", 0.2, "xx"),
                ("ordering", "Ordering", 0.55, "\\\\"),
                ("backorder", "Backorder", 0.8, "++"),
-               ("lost_sale", "Lost sales", 0.9, "oo"))
+               ("lost_sale", "Lost sales", 0.9, "oo"),
+               ("returns", "Returns", 0.3, "--"))
 _SERVICE_LEVEL_KPIS = (("on_time_pct", "On-time delivery"),
                        ("order_fill_rate_pct", "Order fill rate"),
                        ("line_fill_rate_pct", "Line fill rate"))
@@ -88,7 +89,8 @@ class RunView:
     ``lead_time_hours`` and ``lateness_hours`` cover delivered orders created inside the KPI
     window; ``on_hand_by_day`` is on-hand units at each day start (days × stocked nodes, for the
     whole horizon) with ``node_names`` naming its columns; ``warmup_days`` marks the days
-    before the KPI window.
+    before the KPI window; ``events`` are the scenario's scheduled events as (first day, end
+    day, label), shaded on time charts.
     """
 
     name: str
@@ -99,6 +101,7 @@ class RunView:
     on_hand_by_day: np.ndarray
     node_names: tuple[str, ...]
     warmup_days: float = 0.0
+    events: tuple[tuple[float, float, str], ...] = ()
 
     __hash__ = None  # type: ignore[assignment]  # holds dicts and arrays
 
@@ -119,13 +122,15 @@ class RunView:
         on_hand.flags.writeable = False
         setf(self, "on_hand_by_day", on_hand)
         setf(self, "warmup_days", float(self.warmup_days))
+        setf(self, "events", tuple((float(a), float(b), str(label))
+                                   for a, b, label in self.events))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RunView):
             return NotImplemented
         return (self.name == other.name and self.kpis == other.kpis
                 and self.breakdowns == other.breakdowns and self.node_names == other.node_names
-                and self.warmup_days == other.warmup_days
+                and self.warmup_days == other.warmup_days and self.events == other.events
                 and np.array_equal(self.lead_time_hours, other.lead_time_hours, equal_nan=True)
                 and np.array_equal(self.lateness_hours, other.lateness_hours, equal_nan=True)
                 and np.array_equal(self.on_hand_by_day, other.on_hand_by_day))
@@ -158,9 +163,11 @@ class RunView:
         else:
             on_hand = np.zeros((0, int(stocked.sum())), dtype=np.int64)
         names = tuple(n.name for n, keep in zip(sc.nodes, stocked, strict=True) if keep)
+        events = tuple((a / HOURS, b / HOURS, ev.label or ev.kind.replace("_", " "))
+                       for ev, (a, b) in ((e, e.hours(sc.start_date)) for e in sc.events))
         return cls(name=name, kpis=kpis, breakdowns=bd, lead_time_hours=lead,
                    lateness_hours=late, on_hand_by_day=on_hand, node_names=names,
-                   warmup_days=sc.warmup_days)
+                   warmup_days=sc.warmup_days, events=events)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (lists, no NaN: non-finite floats become ``None``)."""
@@ -177,6 +184,7 @@ class RunView:
             "on_hand_by_day": rows,
             "node_names": list(self.node_names),
             "warmup_days": self.warmup_days,
+            "events": [list(e) for e in self.events],
         }
 
     @classmethod
@@ -198,6 +206,7 @@ class RunView:
             lateness_hours=[_from_json_float(x) for x in d.get("lateness_hours", [])],
             on_hand_by_day=on_hand, node_names=names,
             warmup_days=float(d.get("warmup_days", 0.0)),
+            events=tuple(tuple(e) for e in d.get("events", ())),
         )
 
 
@@ -482,6 +491,7 @@ def inventory_over_time(views: Sequence[RunView]) -> Figure:
     if warm > 0 and days:
         ax.axvspan(0, min(warm, days - 1) if days > 1 else warm, color="0.92", zorder=0,
                    label="warm-up (outside KPI window)")
+    _shade_events(ax, views, days)
     any_data = False
     for i, v in enumerate(views):
         total = v.on_hand_by_day.sum(axis=1)
@@ -506,6 +516,18 @@ def inventory_over_time(views: Sequence[RunView]) -> Figure:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left")
     return fig
+
+
+def _shade_events(ax, views: Sequence[RunView], days: int) -> None:
+    """Shade each scheduled event's window (days of the run) once, labelled in the legend."""
+    seen: set[tuple[float, float, str]] = set()
+    for v in views:
+        for a, b, label in v.events:
+            if (a, b, label) in seen or b <= 0 or a >= max(days, 1):
+                continue
+            seen.add((a, b, label))
+            ax.axvspan(max(a, 0.0), min(b, max(days - 1, 1)), color="#f4a582", alpha=0.35,
+                       zorder=0, label=label)
 
 
 def utilisation_heatmap(views: Sequence[RunView]) -> Figure:

@@ -70,8 +70,17 @@ class ServicePicker:
         self._weekday0 = net.scenario.start_date.weekday()
 
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
-             deadline: float) -> tuple[ServiceInfo, float, float]:
-        """Same result as ``choose_service`` over all services of the network."""
+             deadline: float, suspended: frozenset[int] = frozenset()
+             ) -> tuple[ServiceInfo, float, float]:
+        """Same result as ``choose_service`` over all services of the network, less any
+        ``suspended`` ones (unless the outcome allows no other)."""
+        if suspended:
+            services = [s for s in self.net.services if s.index not in suspended]
+            try:
+                return choose_service(out, services, self.net, node, zone, weight_lb, ready,
+                                      deadline)
+            except ValueError:
+                pass                     # nothing else allowed: it waits for the service
         if weight_lb >= self._max_w:
             return choose_service(out, self.net.services, self.net, node, zone, weight_lb,
                                   ready, deadline)

@@ -134,17 +134,24 @@ def _customers(scenario: Scenario, ch: Channel, t: np.ndarray, region: np.ndarra
     return customer, address, region[address]
 
 
-def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
-    rng = stream(scenario.seed, f"demand/{ch.name}")
+def _channel_rate(scenario: Scenario, ch: Channel) -> np.ndarray:
+    """The channel's orders per hour over the horizon."""
     hours = int(np.ceil(scenario.horizon_days * 24))
-    rate = _hourly_rates(ch.orders_per_day, ch.hour_profile, ch.dow_profile,
+    return _hourly_rates(ch.orders_per_day, ch.hour_profile, ch.dow_profile,
                          ch.season_multipliers, hours, scenario.start_date.weekday())
+
+
+def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int,
+                    rng: np.random.Generator, rate: np.ndarray,
+                    population: np.ndarray, repeat: bool = True):
+    """A channel's orders drawn from ``rng``: Poisson times at hourly ``rate``, regions by
+    ``population`` weight, and (with ``repeat``) repeat customers."""
     t = _poisson_times(rng, rate, scenario.horizon_days * 24)
     n = len(t)
     shares = np.cumsum([s.share for s in ch.service_levels])
     service = svc_base + np.minimum(np.searchsorted(shares / shares[-1], rng.random(n),
                                                     side="right"), len(shares) - 1)
-    weights = np.cumsum([r.population for r in scenario.regions])
+    weights = np.cumsum(population)
     region = np.minimum(np.searchsorted(weights / weights[-1], rng.random(n), side="right"),
                         len(weights) - 1)
     lines = np.maximum(1, np.rint(ch.lines_per_order.sample(rng, n))).astype(np.int64)
@@ -162,8 +169,63 @@ def _channel_orders(scenario: Scenario, ci: int, ch: Channel, svc_base: int):
     # Drawn last, so a different tier mix leaves every other draw of the channel unchanged.
     cum = np.cumsum(list(ch.tier_mix.values()))
     tier = np.minimum(np.searchsorted(cum / cum[-1], rng.random(n), side="right"), len(cum) - 1)
-    customer, address, region = _customers(scenario, ch, t, region)
+    own = np.arange(n)
+    customer, address, region = (_customers(scenario, ch, t, region) if repeat
+                                 else (own, own, region))
     return t, np.full(n, ci), service, region, nlines, keys % nsku, qty, tier, customer, address
+
+
+def _surge_windows(scenario: Scenario, ch: Channel):
+    """(event index, event, first hour, end hour) of the demand surges on channel ``ch``."""
+    for k, ev in enumerate(scenario.events):
+        if ev.kind == "demand_surge" and ev.channel in (None, ch.name):
+            a, b = ev.hours(scenario.start_date)
+            yield k, ev, a, b
+
+
+def _surges(scenario: Scenario, ch: Channel, rate: np.ndarray, population: np.ndarray):
+    """(event index, extra hourly rate, region weights) of each surge raising ``ch``'s
+    demand: (multiplier − 1) × the rate inside the window, from the surge's regions only."""
+    hours = np.arange(len(rate), dtype=float)
+    for k, ev, a, b in _surge_windows(scenario, ch):
+        if ev.multiplier <= 1:
+            continue
+        inside = _overlap(hours, a, b)
+        weights = population
+        if ev.regions:
+            chosen = np.array([r.metro in ev.regions for r in scenario.regions])
+            weights = np.where(chosen, population, 0.0)
+            # Only those regions surge: the extra is their share of the channel's demand.
+            inside = inside * weights.sum() / population.sum()
+        yield k, rate * (ev.multiplier - 1) * inside, weights
+
+
+def _overlap(hours: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Share of each hour [h, h + 1) inside the window [a, b)."""
+    return np.clip(np.minimum(hours + 1, b) - np.maximum(hours, a), 0.0, 1.0)
+
+
+def _thin(scenario: Scenario, ch: Channel, drawn: tuple) -> tuple:
+    """Drop orders inside a demand drop (multiplier < 1): each stays with the multiplier's
+    probability (stream ``surge/<k>/<channel>/thin``), from the drop's regions only."""
+    t, region = drawn[0], drawn[3]
+    keep = np.ones(len(t), dtype=bool)
+    for k, ev, a, b in _surge_windows(scenario, ch):
+        if ev.multiplier >= 1:
+            continue
+        u = stream(scenario.seed, f"surge/{k}/{ch.name}/thin").random(len(t))
+        hit = (t >= a) & (t < b)
+        if ev.regions:
+            names = np.array([r.metro for r in scenario.regions])
+            hit &= np.isin(names[region], ev.regions)
+        keep &= ~hit | (u < ev.multiplier)
+    if keep.all():
+        return drawn
+    t, channel, service, region, nlines, sku, qty, tier, customer, address = drawn
+    line_keep = np.repeat(keep, nlines)
+    # Customer and address ids stay positions in the first draw (still unique).
+    return (t[keep], channel[keep], service[keep], region[keep], nlines[keep], sku[line_keep],
+            qty[line_keep], tier[keep], customer[keep], address[keep])
 
 
 def generate_demand(scenario: Scenario) -> Demand:
@@ -171,13 +233,23 @@ def generate_demand(scenario: Scenario) -> Demand:
     table, parts = [], []
     tier_names = sorted({name for ch in scenario.channels for name in ch.tier_mix})
     offset = 0                           # customer and address ids are unique across channels
+    population = np.array([r.population for r in scenario.regions], dtype=float)
     for ci, ch in enumerate(scenario.channels):
         base = len(table)
         table += [(ci, s.name, s.promise_days) for s in ch.service_levels]
-        *part, local_tier, customer, address = _channel_orders(scenario, ci, ch, base)
         to_global = np.array([tier_names.index(name) for name in ch.tier_mix], dtype=np.int64)
-        parts.append((*part, to_global[local_tier], customer + offset, address + offset))
-        offset += len(customer)
+        rate = _channel_rate(scenario, ch)
+        first = _channel_orders(scenario, ci, ch, base, stream(scenario.seed, f"demand/{ch.name}"),
+                                rate, population)
+        drawn = [(_thin(scenario, ch, first), len(first[0]))]    # (orders, ids used)
+        for k, extra_rate, weights in _surges(scenario, ch, rate, population):
+            extra = _channel_orders(scenario, ci, ch, base,
+                                    stream(scenario.seed, f"surge/{k}/{ch.name}"), extra_rate,
+                                    weights, repeat=False)
+            drawn.append((extra, len(extra[0])))
+        for (*part, local_tier, customer, address), ids in drawn:
+            parts.append((*part, to_global[local_tier], customer + offset, address + offset))
+            offset += ids
     t, channel, service, region, nlines, sku, qty, tier, customer, address = (
         np.concatenate(x) for x in zip(*parts, strict=True))
     old_start = np.concatenate([[0], np.cumsum(nlines)[:-1]])

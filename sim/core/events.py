@@ -32,6 +32,9 @@ class Ev(IntEnum):
                          # off; 0: found, back to available stock)
     PICKED_UP = 16       # the customer collected a pickup order at the store
     RESTOCKED = 17       # an uncollected pickup order's units went back on the shelf
+    EVENT_START = 18     # a scheduled event began (value = its index in scenario.events)
+    EVENT_END = 19       # a scheduled event ended
+    RETURNED = 20        # a customer return arrived at a node (value = units restocked)
 
 
 class EventLog:

@@ -97,7 +97,9 @@ class Station:
         self.in_queue = 0                 # shipments queued or being picked
         self._assigned: dict[int, int] = {}     # day → shipments submitted that day
         self._heap: list[tuple[int, int, Shipment]] = []
-        self._idle = spec.capacity.pickers
+        self._idle = self.pickers = spec.capacity.pickers
+        self._override: int | None = None      # pickers while a capacity event lasts
+        self.down = 0                          # outages in force (no picking)
         self._seq = itertools.count()
         cap = spec.capacity
         self._per_order_h = cap.minutes_per_order / 60.0
@@ -123,9 +125,38 @@ class Station:
         self._assigned[day] = self._assigned.get(day, 0) + 1
         self.in_queue += 1
         heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
-        if self._idle:
+        if self._idle > 0:
             self._idle -= 1
             self._next()
+
+    def set_pickers(self, pickers: int | None) -> None:
+        """Work with ``pickers`` pickers from now (None: the node's own number again)."""
+        self._override = pickers
+        self._staff()
+
+    def set_down(self, down: bool) -> None:
+        """An outage starts (no picking) or one ends."""
+        self.down += 1 if down else -1
+        self._staff()
+
+    def _staff(self) -> None:
+        """Apply the pickers now on shift: more start on queued work at once; fewer means
+        pickers who finish their current pick go home."""
+        pickers = 0 if self.down else (self.spec.capacity.pickers if self._override is None
+                                       else self._override)
+        added, self.pickers = pickers - self.pickers, pickers
+        self._idle += added
+        while self._idle > 0 and self._heap and added > 0:
+            self._idle -= 1
+            added -= 1
+            self._next()
+
+    def take_queue(self) -> list[Shipment]:
+        """Remove every shipment waiting for a picker (not yet started), in queue order."""
+        queued = [s for _, _, s in sorted(self._heap)]
+        self._heap.clear()
+        self.in_queue -= len(queued)
+        return queued
 
     def reprioritise(self, priority_of: Callable[[Shipment], int]) -> None:
         """Give every queued shipment the priority ``priority_of`` says now (arrival order
@@ -151,9 +182,13 @@ class Station:
 
     def _pick(self, s: Shipment) -> None:
         env = self.env
+        if self.down or self._idle < 0:     # an outage, or fewer pickers on shift, began
+            heapq.heappush(self._heap, (s.priority, next(self._seq), s))   # while it waited
+            self._free()
+            return
         if self.on_pick is not None and not self.on_pick(s):
             self.in_queue -= 1              # rejected at the shelf: the picker is free again
-            self._next()
+            self._free()
             return
         s.pick_start = env.now
         self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
@@ -164,4 +199,11 @@ class Station:
         self.busy_hours += duration
         self.in_queue -= 1
         self.on_packed(s)
-        self._next()
+        self._free()
+
+    def _free(self) -> None:
+        """A picker finished: take the next shipment, or go home if fewer are on shift now."""
+        if self._idle < 0:
+            self._idle += 1
+        else:
+            self._next()

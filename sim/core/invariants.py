@@ -79,6 +79,28 @@ def check_invariants(run: RunResult) -> list[str]:
                                               for a, b in zip(stamps, stamps[1:], strict=False)):
             bad.append("shipment timestamps out of order")
         bad += _parcel_violations(run)
+    bad += _return_violations(run)
+    return bad
+
+
+def _return_violations(run: RunResult) -> list[str]:
+    """Returns: no order sends back more than it was shipped, restocked ≤ returned, and the
+    units restocked by returns that arrived are the ones the event log put back."""
+    r = run.returns
+    if not r or not len(r["qty"]):
+        return []
+    bad = []
+    if np.any(r["restocked"] < 0) or np.any(r["restocked"] > r["qty"]):
+        bad.append("a return restocked more units than came back")
+    n = len(run.orders["status"])
+    back = np.bincount(r["order"], weights=r["qty"], minlength=n)
+    sent = np.bincount(run.shipments["order"].astype(np.int64),
+                       weights=run.shipments["units"].astype(float), minlength=n)
+    if np.any(back > sent):
+        bad.append("an order returned more units than it was shipped")
+    logged = sum(row[6] for row in run.events.rows if row[1] == Ev.RETURNED)
+    if int(logged) != int(r["restocked"][r["arrived"]].sum()):
+        bad.append("restocked returns differ from the event log")
     return bad
 
 

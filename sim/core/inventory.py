@@ -132,6 +132,8 @@ class Stock:
         self._lead = {s.name: BlockSampler(s.lead_time_days, stream(sc.seed, f"supply/{s.name}"))
                       for s in sc.suppliers}
         self._busy_until: dict[str, float] = defaultdict(float)
+        #: scheduled supplier events: (supplier, t) → (extra lead hours, share confirmed)
+        self.supply_terms: Callable[[str, float], tuple[float, float]] | None = None
         self._owed_queue: dict[tuple[int, int], deque[list[int]]] = defaultdict(deque)
         self.in_transit = 0
         #: purchase orders: (t, node, sku, qty, source node or -1)
@@ -269,8 +271,12 @@ class Stock:
             return LOST_TO_ONLINE
         return LOST
 
+    def turn_away(self, node: int, sku: int, qty: int) -> None:
+        """A shopper finds the store closed (an outage): the sale is lost, stock untouched."""
+        self.walk_in_lost[node][sku] += qty
+
     def restock(self, node: int, sku: int, qty: int) -> None:
-        """Units of a pickup order the customer never collected go back on the shelf."""
+        """Units come back on the shelf: an uncollected pickup order, or a customer return."""
         self._touch(node, sku)
         self.on_hand[node][sku] += qty
         self.atp[node][sku] += qty
@@ -354,9 +360,15 @@ class Stock:
         if self.unlimited[node]:
             return
         qty = self.lane[node].lot(need)
+        src = self.source[node]
+        extra = 0.0
+        if src < 0 and self.supply_terms is not None:     # a supplier delay or shortfall
+            extra, fill = self.supply_terms(self.lane[node].name, self.env.now)
+            qty = nearest_units(qty * fill)
+            if qty == 0:
+                return
         self._touch(node, s)
         self.on_order[node][s] += qty
-        src = self.source[node]
         self.orders.append((self.env.now, node, s, qty, src))
         self.log.add(self.env.now, Ev.PO_PLACED, node=node, sku=s, qty=qty, value=src)
         if src >= 0:
@@ -368,7 +380,7 @@ class Stock:
             start = max(start, self._busy_until[lane.name])
             self._busy_until[lane.name] = start + qty / lane.capacity_per_day * HOURS
             start = self._busy_until[lane.name]
-        self._deliver(node, s, qty, start - self.env.now)
+        self._deliver(node, s, qty, start - self.env.now + extra)
 
     def _deliver(self, node: int, s: int, qty: int, delay: float) -> None:
         lead = delay + max(0.0, self._lead[self.lane[node].name].next()) * HOURS

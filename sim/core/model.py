@@ -29,11 +29,13 @@ from rules.schema import SourcingOutcome
 from sim.core.carrier import CHEAPEST_ON_TIME, ServicePicker
 from sim.core.decisions import Decisions, check_rule_references, check_rules, first_outcome
 from sim.core.demand import Demand, generate_demand, generate_walk_ins
+from sim.core.disruptions import Disruptions, NodeChange
 from sim.core.events import Ev, EventLog
 from sim.core.fulfillment import Shipment, Station, shipment_columns
-from sim.core.inventory import LOST_TO_ONLINE, SOLD, Stock
+from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
 from sim.core.network import Network, build_network, next_pickup
 from sim.core.records import HOURS, Catalog, OrderBook, Status, TraceRow
+from sim.core.returns import Return, ReturnDesk, return_columns
 from sim.core.rng import BlockSampler, stream
 from sim.core.sourcing import Ranker, choose_plan, coverage
 from sim.scenario import Scenario
@@ -123,6 +125,8 @@ class RunResult:
     pickups: dict[str, np.ndarray] = field(default_factory=dict)
     #: pre-orders released: order, hours from the SKU's launch to its allocation
     preorders: dict[str, np.ndarray] = field(default_factory=dict)
+    #: customer returns, one row per line: order, due, node, sku, qty, restocked, cost, arrived
+    returns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class World:
@@ -188,6 +192,9 @@ class World:
         self._inspected_lines = [0] * len(scenario.nodes)
         self._missing_lines = [0] * len(scenario.nodes)
         self._rejections: list[tuple[int, int, int, int]] = []  # order, node, missing, outcome
+        self._outage_reroutes = [0] * len(scenario.nodes)   # moved off a node by an outage
+        self._desk = ReturnDesk(scenario, self.net) if scenario.returns else None
+        self._returns: list[Return] = []
         self._delay = [BlockSampler(s.spec.delay_days, stream(seed, f"transit/{s.label}"))
                        for s in self.net.services]
         self.shipments: list[Shipment] = []
@@ -203,6 +210,13 @@ class World:
         self._rank0: list[int] = []
         self._nearest = np.argsort(self.net.distance, axis=0, kind="stable").T.tolist()
         self._closed = [n.closed for n in scenario.nodes]
+        # Scheduled events: nodes down now (outages in force), carrier and supplier effects.
+        self.disruptions = Disruptions(scenario, self.net)
+        self._down = [0] * len(scenario.nodes)
+        self._n_down = 0
+        self._carrier_events = self.disruptions.has_carrier_events
+        if any(s.kind.startswith("supplier") for s in scenario.events):
+            self.stock.supply_terms = self.disruptions.supply_terms
         self._drained: simpy.Event | None = None       # set by _drain: queues are empty
         self._pickup_loads: dict[tuple[int, int, float], int] = defaultdict(int)
         # Batch brokering: orders waiting for the next batch (None: decided on arrival).
@@ -248,6 +262,8 @@ class World:
     def _start_processes(self) -> None:
         """Stock's review and forecast processes, the order arrivals and store walk-ins."""
         self.stock.start()
+        if self.sc.events:
+            self.disruptions.start(self.env, self.log, self._node_event)
         self.env.process(self._arrivals())
         if self.walk_ins.n:
             self.env.process(self._walk_in_sales())
@@ -294,7 +310,8 @@ class World:
                                          for c, n in zip(self.net.calendars, sc.nodes,
                                                          strict=True)]),
                  "inspected_lines": np.asarray(self._inspected_lines, dtype=np.int64),
-                 "missing_lines": np.asarray(self._missing_lines, dtype=np.int64)}
+                 "missing_lines": np.asarray(self._missing_lines, dtype=np.int64),
+                 "outage_reroutes": np.asarray(self._outage_reroutes, dtype=np.int64)}
         pk = np.asarray(self._pickups, dtype=float).reshape(-1, 4)
         pickups = {"order": pk[:, 0].astype(np.int64), "ready": pk[:, 1],
                    "collected": pk[:, 2], "no_show": pk[:, 3].astype(bool)}
@@ -311,7 +328,8 @@ class World:
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
                          self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
-                         rejections=rejections, pickups=pickups, preorders=preorders)
+                         rejections=rejections, pickups=pickups, preorders=preorders,
+                         returns=return_columns(self._returns))
 
     # -- order pipeline ---------------------------------------------------------------------
 
@@ -330,6 +348,11 @@ class World:
                                              w.qty.tolist(), strict=True)):
             if t > env.now:
                 yield env.timeout(t - env.now)
+            if self._down[n]:            # the store is closed: the shopper leaves
+                stock.turn_away(n, s, q)
+                outcome[k] = LOST
+                log.add(env.now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
+                continue
             res = outcome[k] = stock.sell_walk_in(n, s, q)
             if res == SOLD:
                 log.add(env.now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
@@ -442,6 +465,8 @@ class World:
                     if kinds and store >= 0 else [])
             if excluded:
                 ranked = [n for n in ranked if n not in excluded]
+            if self._n_down:
+                ranked = [n for n in ranked if not self._down[n]]
             if k == 0:
                 self._rank0 = ranked
             hold = self._hold(strat)
@@ -501,7 +526,7 @@ class World:
         first, last = min(host.span[0], t), max(host.span[1], t)
         n = host.node
         if last - first > self._consol.window_hours or host.eta > book.deadline[i] or \
-                n in self._excluded.get(i, ()):
+                n in self._excluded.get(i, ()) or self._down[n]:
             return False
         hold = self._hold(strat)[n]
         atp = self.atp[n]
@@ -557,9 +582,10 @@ class World:
             self._reject(m, gone)
         return False
 
-    def _reject(self, ship: Shipment, missing: list[bool]) -> None:
+    def _reject(self, ship: Shipment, missing: list[bool], record: bool = True) -> None:
         """The node rejects ``ship``: write off its missing lines, free the rest and source
-        its lines again without that node."""
+        its lines again without that node (``record``: count it as a rejection at pick; an
+        outage's re-route is not)."""
         node, i = ship.node, ship.order
         short = ship.short or [0] * len(missing)
         self._missing_lines[node] += sum(missing)
@@ -578,7 +604,10 @@ class World:
                 self._cancel(i)
             elif book.open_shipments[i] == 0:
                 book.status[i] = _DELIVERED
-        self._rejections.append((i, node, sum(missing), int(ok)))
+        if record:
+            self._rejections.append((i, node, sum(missing), int(ok)))
+        else:
+            self._outage_reroutes[node] += 1
 
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int],
                  facts: dict) -> Shipment:
@@ -601,8 +630,9 @@ class World:
         car, prio = self.decisions.shipment(facts, i, ship, spec)
         ready = now + station.ready_delay(now, units)
         ship.carrier_out = cout = first_outcome(car.outcome)
+        off = self.disruptions.suspended(now) if self._carrier_events else frozenset()
         svc, rate, ship.eta = self.picker.pick(cout, node, ship.zone, weight, ready,
-                                               self.book.deadline[i])
+                                               self.book.deadline[i], off)
         ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
         if prio is not None:
             ship.priority = first_outcome(prio.outcome).priority
@@ -645,6 +675,8 @@ class World:
             ship.shipped = _pickup = self._collect_at(ship, now)
             svc = self.net.services[ship.service].spec       # (overflow may have moved it)
             days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
+            if self._carrier_events:
+                days += self.disruptions.extra_transit_days(ship.service, ship.shipped)
             ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
             if terms is not None:        # shipped to the pickup store: ready when it arrives
                 store = self._pickup_store[self.book.region[ship.order]]
@@ -675,6 +707,20 @@ class World:
         book.delivered_at[i] = ship.delivered if math.isnan(prev) else max(prev, ship.delivered)
         if book.open_shipments[i] == 0:
             book.status[i] = _DELIVERED
+        if self._desk is not None and ship.service >= 0:
+            ret = self._desk.on_delivery(i, book.channel[i], book.region[i], ship.delivered,
+                                         ship.skus, ship.qtys)
+            if ret is not None:
+                self._returns.append(ret)
+                self._later(ret.due - self.env.now, lambda: self._returned(ret))
+
+    def _returned(self, ret: Return) -> None:
+        """A customer return arrives: its restockable units go back into stock."""
+        ret.arrived = True
+        for s, q, k in zip(ret.skus, ret.qtys, ret.restock, strict=True):
+            if k:
+                self.stock.restock(ret.node, s, k)
+            self.log.add(self.env.now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
 
     def _await_customer(self, ship: Shipment, store: int) -> None:
         """A pickup order ready at ``store``: the customer collects it after a delay, or never
@@ -694,6 +740,23 @@ class World:
             self.log.add(now + wait, Ev.PICKED_UP, i, store, qty=ship.units)
             self._pickups.append((i, now, now + wait, 0))
 
+    def _node_event(self, change: NodeChange, active: bool) -> None:
+        """A node event starts or ends: an outage stops picking and sourcing there (queued
+        shipments wait, or with ``reroute`` are sourced again elsewhere); a capacity event
+        changes the pickers on shift."""
+        n, station = change.node, self.stations[change.node]
+        if change.pickers is not None:
+            station.set_pickers(change.pickers if active else None)
+            return
+        step = 1 if active else -1
+        self._down[n] += step
+        self._n_down += step
+        station.set_down(active)
+        if active and change.reroute:
+            for ship in station.take_queue():
+                for m in (ship, *ship.riders):
+                    self._reject(m, [False] * len(m.skus), record=False)
+
     def _queued(self) -> int:
         return sum(st.in_queue for st in self.stations)
 
@@ -701,12 +764,22 @@ class World:
         return next_pickup(t, self.sc.nodes[node].cutoff_hour, svc.pickup_hour, svc.pickup_days,
                            self.weekday0)
 
+    def _pickup_after(self, ship: Shipment, svc, t: float) -> float:
+        """The service's first pickup at the node from ``t`` on that is not suspended."""
+        when = self._pickup(ship.node, svc, t)
+        while self._carrier_events:
+            resume = self.disruptions.resumes(ship.service, when)
+            if resume <= when:
+                break
+            when = self._pickup(ship.node, svc, resume)
+        return when
+
     def _collect_at(self, ship: Shipment, t: float) -> float:
         """When the carrier collects a parcel packed at ``t``: the next pickup with room. A
         full pickup moves the parcel to another service with room (carrier outcome
         ``overflow: next_service``) or leaves it for the service's next pickup day."""
         svc = self.net.services[ship.service].spec
-        when = self._pickup(ship.node, svc, t)
+        when = self._pickup_after(ship, svc, t)
         cap = svc.pickup_capacity
         if cap is None:
             return when
@@ -724,7 +797,7 @@ class World:
                 cap = svc.pickup_capacity
         while loads[(ship.node, ship.service, when)] >= cap:
             ship.bumped += 1
-            when = self._pickup(ship.node, svc, (math.floor(when / HOURS) + 1) * HOURS)
+            when = self._pickup_after(ship, svc, (math.floor(when / HOURS) + 1) * HOURS)
         loads[(ship.node, ship.service, when)] += 1
         return when
 

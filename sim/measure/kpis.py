@@ -66,7 +66,15 @@ def _units(run):
 
 def _revenue(run):
     w = window_orders(run)
-    return float(run.orders["value"][w & (run.orders["status"] != Status.CANCELLED)].sum())
+    sold = float(run.orders["value"][w & (run.orders["status"] != Status.CANCELLED)].sum())
+    return sold - _refunds(run)
+
+
+def _refunds(run):
+    """Price of the units the window's orders return (refunded to the customer)."""
+    r = _window_returns(run)
+    price = np.array([s.price for s in run.scenario.skus])
+    return float((price[r["sku"]] * r["qty"]).sum()) if len(r["qty"]) else 0.0
 
 
 def _shipped_orders(run):
@@ -339,11 +347,25 @@ def _inventory_cost(run):
 
 
 #: Components of total cost, in report order (key, function).
+def _window_returns(run) -> dict[str, np.ndarray]:
+    """Returned lines of the window's orders."""
+    return _window_rows(run, run.returns, {"order": np.int64, "sku": np.int64,
+                                           "qty": np.int64, "restocked": np.int64,
+                                           "cost": float, "arrived": bool})
+
+
+def _returns_cost(run):
+    """Return shipping and handling of the window's orders' returns (decided at delivery,
+    charged whether or not they arrive before the run ends)."""
+    return float(_window_returns(run)["cost"].sum())
+
+
 COST_COMPONENTS = (
     ("shipping", _shipping_cost), ("handling", _handling_cost),
     ("split_penalty", _split_penalty), ("holding", _holding_cost),
     ("ordering", _ordering_cost), ("purchase", _purchase_cost),
     ("backorder", _backorder_cost), ("lost_sale", _lost_sale_cost),
+    ("returns", _returns_cost),
 )
 
 
@@ -428,6 +450,19 @@ def _mean_distance(run):
 def _ship_cost_per_shipment(run):
     cost = run.shipments["ship_cost"][_parcel_mask(run, riders=True)].astype(float)
     return _ratio(float(cost.sum()), int(_parcel_mask(run).sum()))
+
+
+# -- returns ----------------------------------------------------------------------------------
+
+
+def _return_rate(run):
+    shipped = int(run.shipments["units"][_parcel_mask(run, riders=True)].sum())
+    return 100.0 * _ratio(int(_window_returns(run)["qty"].sum()), shipped)
+
+
+def _restocked_returns(run):
+    r = _window_returns(run)
+    return int(r["restocked"][r["arrived"]].sum())
 
 
 # -- consolidation ----------------------------------------------------------------------------
@@ -517,11 +552,12 @@ KPIS: dict[str, KpiSpec] = {
     "orders": KpiSpec(_orders, "orders", "none", "Orders", f"Number of {_W}."),
     "units": KpiSpec(_units, "units", "none", "Units", f"Units ordered in {_W}."),
     "revenue": KpiSpec(_revenue, "$", "higher", "Revenue",
-                       f"Order value (price × units) of {_W} that were not cancelled."),
+                       f"Order value (price × units) of {_W} that were not cancelled, less "
+                       "the price of the units they return (refunds)."),
     "total_cost_per_order": _cost_kpi(
         _total_cost, "Total cost per order",
         f"Total cost / {_W}: shipping + handling + split penalty + holding + ordering + "
-        "purchase + backorder + lost-sale cost (see each component)."),
+        "purchase + backorder + lost-sale + returns cost (see each component)."),
     "total_cost": KpiSpec(_total_cost, "$", "lower", "Total cost",
                           "Sum of every cost component over the window."),
     "inventory_cost_per_order": _cost_kpi(
@@ -551,6 +587,9 @@ KPIS: dict[str, KpiSpec] = {
         _lost_sale_cost, "  lost sales",
         f"Cancelled {_W} and store walk-ins lost in the window: costs.lost_sale_per_unit × "
         "units (default: margin, price − cost), per order."),
+    "return_cost_per_order": _cost_kpi(
+        _returns_cost, "  returns",
+        f"Return shipping and handling of the returns of {_W}, per order."),
     "cost_per_order": KpiSpec(
         _cost_per_order, "$", "lower", "Fulfilment cost per order",
         f"(Shipping + handling + split penalty) / {_W} that shipped."),
@@ -656,6 +695,14 @@ KPIS: dict[str, KpiSpec] = {
                                    "Shipments of the window's orders that waited for a later "
                                    "pickup or moved to another service because the carrier's "
                                    "pickup was full, %."),
+    "return_rate_pct": KpiSpec(_return_rate, "%", "lower", "Return rate",
+                               "Units of the window's orders customers send back, as % of "
+                               "the units shipped to them by carrier."),
+    "returns_restocked_units": KpiSpec(_restocked_returns, "units", "higher",
+                                       "  returned units restocked",
+                                       "Returned units of the window's orders back in stock "
+                                       "before the run ended (the rest are scrapped or still "
+                                       "on their way)."),
     "consolidated_orders_pct": KpiSpec(_consolidated_pct, "%", "none",
                                        "Orders consolidated",
                                        f"{_W[0].upper()}{_W[1:]} that travelled in a parcel "

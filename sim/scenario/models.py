@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +18,8 @@ __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
     "Policies", "Costs", "Brokering", "Consolidation", "Customers", "Scenario", "CHANNEL_KINDS",
-    "NODE_KINDS", "ZONES",
+    "NODE_KINDS", "ZONES", "ScheduledEvent", "NodeOutage", "NodeCapacity", "CarrierDelay",
+    "CarrierSuspension", "DemandSurge", "SupplierDelay", "SupplierShortfall", "Returns",
 ]
 
 ZONES = 8
@@ -422,6 +423,124 @@ class Brokering(_Frozen):
                                                 "orders into one parcel (None: never)")
 
 
+class _Window(_Frozen):
+    """A dated disruption: from ``start`` to ``end`` (date-times in the scenario's local time;
+    a bare date means midnight), with an optional ``label`` for logs and charts."""
+
+    start: dt.datetime
+    end: dt.datetime
+    label: str = Field("", max_length=100)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end <= self.start:
+            raise ValueError("end: must be after start")
+        return self
+
+    def hours(self, start_date: dt.date) -> tuple[float, float]:
+        """The window as hours since the scenario's first midnight."""
+        t0 = dt.datetime.combine(start_date, dt.time())
+        return ((self.start - t0).total_seconds() / 3600.0,
+                (self.end - t0).total_seconds() / 3600.0)
+
+
+class NodeOutage(_Window):
+    """A node is down: it picks nothing and no order is sourced to it. Shipments queued there
+    wait for the end (``queued: wait``) or are sourced again elsewhere (``reroute``); a store's
+    walk-in shoppers leave empty-handed."""
+
+    kind: Literal["node_outage"]
+    node: str
+    queued: Literal["wait", "reroute"] = "wait"
+
+
+class NodeCapacity(_Window):
+    """A node works with ``pickers`` pickers during the window (overtime, sickness, a strike)."""
+
+    kind: Literal["node_capacity"]
+    node: str
+    pickers: int = Field(ge=0, le=100_000)
+
+
+class CarrierDelay(_Window):
+    """Parcels a carrier (or one of its services) collects in the window arrive
+    ``extra_days`` late, each with ``probability``."""
+
+    kind: Literal["carrier_delay"]
+    carrier: str
+    service: str | None = None
+    extra_days: float = Field(gt=0, le=60)
+    probability: float = Field(1.0, gt=0, le=1)
+
+
+class CarrierSuspension(_Window):
+    """A carrier (or one service) collects nothing in the window: carrier rules choose among
+    the other services, and parcels already assigned to it wait for its first pickup after."""
+
+    kind: Literal["carrier_suspension"]
+    carrier: str
+    service: str | None = None
+
+
+class DemandSurge(_Window):
+    """Orders of ``channel`` (every channel if None) arrive ``multiplier`` times as fast in the
+    window, optionally only from the metros in ``regions``. Extra orders come from their own
+    stream (``surge/<k>/<channel>``) and a drop (multiplier < 1) thins orders with another, so
+    every other order is unchanged."""
+
+    kind: Literal["demand_surge"]
+    channel: str | None = None
+    multiplier: float = Field(ge=0, le=100)
+    regions: list[str] = Field(default_factory=list)
+
+
+class SupplierDelay(_Window):
+    """Replenishment orders placed with ``supplier`` in the window take ``extra_days`` more."""
+
+    kind: Literal["supplier_delay"]
+    supplier: str
+    extra_days: float = Field(gt=0, le=365)
+
+
+class SupplierShortfall(_Window):
+    """Replenishment orders placed with ``supplier`` in the window are confirmed for only
+    ``fill_rate`` of the units (rounded to the nearest unit); the rest is never shipped."""
+
+    kind: Literal["supplier_shortfall"]
+    supplier: str
+    fill_rate: float = Field(ge=0, lt=1)
+
+
+ScheduledEvent = Annotated[NodeOutage | NodeCapacity | CarrierDelay | CarrierSuspension
+                           | DemandSurge | SupplierDelay | SupplierShortfall,
+                           Field(discriminator="kind")]
+
+
+class Returns(_Frozen):
+    """Customers send back part of what they receive. Each delivered unit comes back with
+    the rate of its order's channel (``rate_by_channel``, else ``rate``) times its SKU
+    class's factor (``class_factor``, A/B/C by popularity), ``delay_days`` after delivery,
+    to the nearest open node of the first kind in ``to`` that carries the SKU. A share
+    ``restock_share`` goes back into stock there; the rest is scrapped (its cost is lost).
+    Each returned parcel costs ``shipping_per_return`` and each unit ``handling_per_unit``."""
+
+    rate: float = Field(0.0, ge=0, le=1)
+    rate_by_channel: dict[str, float] = Field(default_factory=dict)
+    class_factor: dict[Literal["A", "B", "C"], float] = Field(default_factory=dict)
+    delay_days: Dist = Field(default_factory=lambda: Const(kind="const", value=7.0))
+    to: list[NodeKind] = Field(default_factory=lambda: ["store", "dc"], min_length=1)
+    restock_share: float = Field(0.8, ge=0, le=1)
+    shipping_per_return: float = Field(6.0, ge=0, le=1e4)
+    handling_per_unit: float = Field(1.5, ge=0, le=1e4)
+
+    @field_validator("rate_by_channel", "class_factor")
+    @classmethod
+    def _shares(cls, v):
+        if any(not 0 <= x <= 10 for x in v.values()):
+            raise ValueError("values must be between 0 and 10")
+        return v
+
+
 class Scenario(_Frozen):
     """Everything a run needs besides the rule engine."""
 
@@ -441,6 +560,8 @@ class Scenario(_Frozen):
     policies: Policies
     costs: Costs = Costs()
     brokering: Brokering = Brokering()
+    events: list[ScheduledEvent] = Field(default_factory=list, max_length=1000)
+    returns: Returns | None = None
 
     @model_validator(mode="after")
     def _cross_refs(self):
@@ -463,6 +584,11 @@ class Scenario(_Frozen):
             if unknown:
                 raise ValueError(f"nodes[{i}].stock.units: unknown SKU '{sorted(unknown)[0]}'")
         _check_echelons(self.nodes)
+        _check_events(self)
+        if self.returns is not None:
+            for ch in self.returns.rate_by_channel:
+                if ch not in {c.name for c in self.channels}:
+                    raise ValueError(f"returns.rate_by_channel: unknown channel '{ch}'")
         if all(n.closed for n in self.nodes):
             raise ValueError("nodes: every node is closed")
         return self
@@ -488,3 +614,25 @@ def _check_echelons(nodes: list[Node]) -> None:
                 raise ValueError(f"{where}: replenishment cycle through '{cur}'")
             seen.add(cur)
             cur = nodes[index[cur]].replenished_from
+
+
+def _check_events(sc: Scenario) -> None:
+    """Every name a scheduled event refers to exists."""
+    names = {"node": {n.name for n in sc.nodes}, "carrier": {c.name for c in sc.carriers},
+             "channel": {c.name for c in sc.channels},
+             "supplier": {s.name for s in sc.suppliers}}
+    metros = {r.metro for r in sc.regions}
+    for k, ev in enumerate(sc.events):
+        for field, known in names.items():
+            value = getattr(ev, field, None)
+            if value is not None and value not in known:
+                raise ValueError(f"events[{k}].{field}: unknown {field} '{value}'")
+        service = getattr(ev, "service", None)
+        if service is not None:
+            carrier = next(c for c in sc.carriers if c.name == ev.carrier)
+            if service not in {s.name for s in carrier.services}:
+                raise ValueError(f"events[{k}].service: carrier '{ev.carrier}' has no service "
+                                 f"'{service}'")
+        for r in getattr(ev, "regions", ()):
+            if r not in metros:
+                raise ValueError(f"events[{k}].regions: unknown region '{r}'")

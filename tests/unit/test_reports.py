@@ -159,8 +159,8 @@ def test_cost_breakdown_stacks_total_cost_parts_per_order(two_views):
     fig = cost_breakdown(two_views)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
-    assert len(ax.containers) == 7 and _bars(ax) == 14
-    shipping, handling, split, holding, ordering, backorder, lost = ax.containers
+    assert len(ax.containers) == 8 and _bars(ax) == 16
+    shipping, handling, split, holding, ordering, backorder, lost, returns = ax.containers
     # $ per order created: the variant has 1.1× the orders (1,100) and 1.1× the fulfilment $
     assert [b.get_height() for b in shipping] == pytest.approx([15.0, 15.0])
     assert [b.get_y() for b in handling] == pytest.approx([15.0, 15.0])
@@ -169,6 +169,7 @@ def test_cost_breakdown_stacks_total_cost_parts_per_order(two_views):
     assert [b.get_height() for b in backorder] == pytest.approx([0.0, 0.0])
     assert [b.get_y() + b.get_height() for b in lost] == pytest.approx(
         [21.0, 20.0 + 800 / 1100 + 0.2])
+    assert [b.get_height() for b in returns] == pytest.approx([0.0, 0.0])   # none in the views
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert "+ purchase $60.00" in labels[0] and "+ purchase $54.55" in labels[1]
     assert "$21.00" in [t.get_text() for t in ax.texts]
@@ -384,3 +385,13 @@ def test_real_run_report(tmp_path, real_views):
     md = render_markdown(views, "KPIs", rows)
     assert len([ln for ln in md.splitlines() if ln.startswith("|")]) == 2 + len(rows)
 
+
+
+def test_the_inventory_chart_shades_scheduled_event_windows():
+    from reports.charts import RunView, inventory_over_time
+    view = RunView("a", {}, {}, [], [], np.ones((7, 1), dtype=np.int64), ("N",),
+                   events=((2.0, 4.0, "DC down"),))
+    ax = inventory_over_time([view]).axes[0]
+    assert "DC down" in ax.get_legend_handles_labels()[1]
+    spans = [p for p in ax.patches if p.get_label() == "DC down"]
+    assert len(spans) == 1 and spans[0].get_x() == 2.0 and spans[0].get_width() == 2.0

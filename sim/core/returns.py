@@ -1,0 +1,93 @@
+"""Customer returns (``Scenario.returns``): which delivered units come back, when, to which
+node, and how many go back into stock.
+
+Everything about a return is decided when its parcel is delivered, from streams
+``returns/<channel>`` (units and grading) and ``returns/<channel>/delay``, so routing rules
+never shift the draws of other parts of the model. The stock effect happens when the return
+arrives (if that is before the run ends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.network import Network
+from sim.core.rng import BlockSampler, stream
+from sim.scenario import Scenario
+
+__all__ = ["Return", "ReturnDesk", "RETURN_COLUMNS", "return_columns"]
+
+#: Columns of the returns table: one row per returned line.
+RETURN_COLUMNS = ("order", "due", "node", "sku", "qty", "restocked", "cost", "arrived")
+
+
+@dataclass(slots=True)
+class Return:
+    """The lines of one returned parcel: where and when they arrive, what is restocked."""
+
+    order: int
+    due: float
+    node: int                  # -1: no node takes it back (everything scrapped)
+    skus: list[int]
+    qtys: list[int]
+    restock: list[int]
+    cost: float                # return shipping + handling
+    arrived: bool = False
+
+
+class ReturnDesk:
+    """Decides the returns of delivered parcels for one run."""
+
+    def __init__(self, scenario: Scenario, net: Network):
+        spec = scenario.returns
+        self.spec = spec
+        factor = [spec.class_factor.get(c, 1.0) for c in net.sku_class]
+        self._rate = [[min(1.0, spec.rate_by_channel.get(ch.name, spec.rate) * f)
+                       for f in factor] for ch in scenario.channels]
+        self._rng = [stream(scenario.seed, f"returns/{ch.name}") for ch in scenario.channels]
+        self._delay = [BlockSampler(spec.delay_days, stream(scenario.seed,
+                                                            f"returns/{ch.name}/delay"))
+                       for ch in scenario.channels]
+        self._carried = net.carried
+        # Per region: open, finite-stock nodes of the first kind in ``to`` that has one,
+        # nearest first (a SKU goes to the nearest of them that carries it).
+        nodes = scenario.nodes
+        by_kind = [[n for n in range(len(nodes)) if nodes[n].kind == kind and not nodes[n].closed
+                    and not nodes[n].stock.unlimited] for kind in spec.to]
+        candidates = next((c for c in by_kind if c), [])
+        self._dest = [sorted(candidates, key=lambda n, r=r: (net.distance[n, r], n))
+                      for r in range(len(scenario.regions))]
+
+    def on_delivery(self, order: int, channel: int, region: int, delivered: float,
+                    skus: list[int], qtys: list[int]) -> Return | None:
+        """The return of a parcel delivered at ``delivered`` (hours), or None."""
+        rates, rng = self._rate[channel], self._rng[channel]
+        back = rng.binomial(qtys, [rates[s] for s in skus]).tolist()
+        if not any(back):
+            return None
+        lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]
+        r_skus, r_qtys = [s for s, _ in lines], [q for _, q in lines]
+        restock = rng.binomial(r_qtys, self.spec.restock_share).tolist()
+        dest = self._dest[region]
+        node = next((n for n in dest if all(self._carried[n, s] for s in r_skus)),
+                    dest[0] if dest else -1)
+        restock = [r if node >= 0 and self._carried[node, s] else 0
+                   for s, r in zip(r_skus, restock, strict=True)]
+        due = delivered + 24.0 * max(0.0, self._delay[channel].next())
+        cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(r_qtys)
+        return Return(order, due, node, r_skus, r_qtys, restock, cost)
+
+
+def return_columns(returns: list[Return]) -> dict[str, np.ndarray]:
+    """The returns table (one row per returned line)."""
+    rows = [(r.order, r.due, r.node, s, q, k, r.cost if j == 0 else 0.0, r.arrived)
+            for r in returns
+            for j, (s, q, k) in enumerate(zip(r.skus, r.qtys, r.restock, strict=True))]
+    types = (np.int64, float, np.int64, np.int64, np.int64, np.int64, float, bool)
+    if not rows:
+        return {c: np.zeros(0, dtype=t) for c, t in zip(RETURN_COLUMNS, types, strict=True)}
+    cols = list(zip(*rows, strict=True))
+    return {c: np.asarray(v, dtype=t) for c, v, t in zip(RETURN_COLUMNS, cols, types,
+                                                          strict=True)}
