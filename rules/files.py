@@ -1,4 +1,5 @@
-"""Safe reading of data files (YAML/JSON) and one-line validation messages naming the field."""
+"""Safe reading of data files (YAML/JSON) and validation messages naming the field: one line
+per problem, several listed under one head."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-__all__ = ["read_yaml", "read_mapping", "format_loc", "first_error"]
+__all__ = ["read_yaml", "read_mapping", "format_loc", "first_error", "all_errors", "listed"]
+
 
 def read_yaml(path: Path, error: type[Exception]) -> Any:
     """Parse ``path`` with PyYAML's safe loader; I/O and syntax problems raise ``error``."""
@@ -51,6 +53,24 @@ def format_loc(loc: tuple | list, union_tags: frozenset[str] = frozenset()) -> s
 def first_error(exc: ValidationError, unknown: str = "unknown field") -> tuple[tuple, str]:
     """Location and readable message of the first validation error (extra fields are
     ``unknown``; pydantic's "Value error, " prefix dropped)."""
-    err = exc.errors()[0]
-    msg = unknown if err["type"] == "extra_forbidden" else err["msg"]
-    return tuple(err["loc"]), msg.removeprefix("Value error, ")
+    return all_errors(exc, unknown)[0]
+
+
+def all_errors(exc: ValidationError, unknown: str = "unknown field") -> list[tuple[tuple, str]]:
+    """Location and readable message of every validation error, in pydantic's order (for
+    inputs such as tables where users fix many rows at once); messages as ``first_error``."""
+    return [(tuple(err["loc"]),
+             (unknown if err["type"] == "extra_forbidden" else err["msg"])
+             .removeprefix("Value error, "))
+            for err in exc.errors()]
+
+
+def listed(head: str, lines: list[str], limit: int = 20) -> str:
+    """One problem as its own line; several as ``head: N problems:`` and one indented line
+    each, the first ``limit`` of them then ``… and K more``."""
+    if len(lines) == 1:
+        return lines[0]
+    shown = [f"  {line}" for line in lines[:limit]]
+    if len(lines) > limit:
+        shown.append(f"  … and {len(lines) - limit} more")
+    return "\n".join([f"{head}: {len(lines)} problems:", *shown])

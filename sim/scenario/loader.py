@@ -1,59 +1,42 @@
 """Reading scenario files into ``Scenario`` models.
 
 ``load_scenario`` reads YAML with a safe loader, resolves ``extends:`` (a scenario overrides
-fields of a base scenario; lists of named items merge by ``name``), loads ``{file: x.csv}``
-tables relative to the file that names them, and validates everything once. Every problem
-surfaces as a ``ScenarioError`` whose message names the file and the field path, e.g.
-``omnichannel.yaml: nodes[3].capacity.pickers: Input should be greater than or equal to 1``.
+fields of a base scenario; lists of named items merge by ``name``), loads tables
+(``{file: x.csv}``, ``{file: book.xlsx, sheet: Nodes}``; see ``sim.scenario.tables``) relative
+to the file that names them, and validates everything once. Every problem surfaces as a
+``ScenarioError`` whose message names the file and the field path, e.g.
+``omnichannel.yaml: nodes[3].capacity.pickers: Input should be greater than or equal to 1``;
+a problem in a table names the table, the row the user sees and the column instead
+(``network.xlsx[Nodes] row 5: capacity.pickers: …``), and every bad row is listed at once.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from rules.files import first_error, format_loc, read_mapping
+from rules.files import all_errors, format_loc, listed, read_mapping
 from sim.scenario.dists import DIST_KINDS
 from sim.scenario.models import Scenario, ScenarioError
+from sim.scenario.references import reference_problems
+from sim.scenario.tables import Table, TableError, is_table_ref, read_table
 
 __all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "merge"]
 
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of a CSV with ``#`` comment lines; numbers become int/float, blanks None."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        lines = [ln for ln in fh if not ln.lstrip().startswith("#") and ln.strip()]
-    rows = []
-    for rec in csv.DictReader(lines):
-        rows.append({k.strip(): _cell(v) for k, v in rec.items() if k is not None})
-    return rows
-
-
-def _cell(v: str | None) -> Any:
-    if v is None or v.strip() == "":
-        return None
-    v = v.strip()
-    for conv in (int, float):
-        try:
-            return conv(v)
-        except ValueError:
-            pass
-    return v
-
-
-def _is_file_ref(v: Any) -> bool:
-    return isinstance(v, dict) and set(v) == {"file"} and isinstance(v["file"], str)
+#: A field path at the start of a model-level message: ``nodes[3].replenished_from: …``.
+_PATH_MESSAGE = re.compile(r"([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*): (.+)", re.DOTALL)
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
 def _anchor_files(node: Any, base: Path) -> Any:
     """Make ``{file: x}`` references absolute, relative to the YAML that wrote them."""
-    if _is_file_ref(node):
-        return {"file": str((base / node["file"]).resolve())}
+    if is_table_ref(node):
+        return {**node, "file": str((base / node["file"]).resolve())}
     if isinstance(node, dict):
         return {k: _anchor_files(v, base) for k, v in node.items()}
     if isinstance(node, list):
@@ -65,7 +48,11 @@ def merge(base: Any, over: Any) -> Any:
     """Deep-merge ``over`` into ``base`` (``extends:``, overrides); lists of named dicts merge
     item by item by name.
 
-    A mapping whose ``kind`` changes (a distribution, say) replaces the base one whole."""
+    A mapping whose ``kind`` changes (a distribution, say) replaces the base one whole, and so
+    does a table reference (``{file: …}``): tables are read after merging, so a table replaces
+    the base's list (or table) whole, and a list replaces a base table whole."""
+    if is_table_ref(over):
+        return over
     if isinstance(base, dict) and isinstance(over, dict):
         if "kind" in over and base.get("kind") != over["kind"] and "name" not in over:
             return over
@@ -108,18 +95,16 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return merge(base, raw)
 
 
-def _load_tables(node: Any, loc: tuple, sources: dict[tuple, Path], origin: Path) -> Any:
-    """Replace ``{file: x.csv}`` with its rows, remembering which CSV fed which field."""
-    if _is_file_ref(node):
-        path = Path(node["file"])
+def _load_tables(node: Any, loc: tuple, sources: dict[tuple, Table], origin: Path) -> Any:
+    """Replace table references with their rows, remembering which table fed which field."""
+    if is_table_ref(node):
         try:
-            rows = _read_csv(path)
-        except OSError as exc:
-            where = format_loc(loc, DIST_KINDS)
-            raise ScenarioError(f"{origin}: {where}.file: cannot read {path}: "
-                                f"{exc.strerror}") from None
-        sources[loc] = path
-        return rows
+            table = read_table(node)
+        except TableError as exc:
+            raise ScenarioError(f"{origin}: {format_loc(loc, DIST_KINDS)}.{exc.key}: "
+                                f"{exc}") from None
+        sources[loc] = table
+        return table.rows
     if isinstance(node, dict):
         return {k: _load_tables(v, (*loc, k), sources, origin) for k, v in node.items()}
     if isinstance(node, list):
@@ -127,28 +112,62 @@ def _load_tables(node: Any, loc: tuple, sources: dict[tuple, Path], origin: Path
     return node
 
 
-def _error_line(origin: Path, exc: ValidationError, sources: dict[tuple, Path]) -> str:
-    loc, msg = first_error(exc)
-    where = origin
-    for prefix, csv_path in sources.items():
-        if loc[: len(prefix)] == prefix:
-            where = csv_path
-            if len(loc) > len(prefix) and isinstance(loc[len(prefix)], int):
-                where = f"{csv_path} (data row {loc[len(prefix)] + 1})"
-            break
-    return f"{where}: {format_loc(loc, DIST_KINDS)}: {msg}"
+def _problems(exc: ValidationError, raw: Any) -> list[tuple[tuple, str]]:
+    """Every problem with a location: pydantic's errors (a model-level message's leading
+    field path becomes its location) and every reference problem, which pydantic reports
+    only when all fields are valid, and then only the first."""
+    found = [_located(loc, msg) for loc, msg in all_errors(exc)]
+    return found + [p for p in reference_problems(raw) if p not in found]
+
+
+def _located(loc: tuple, msg: str) -> tuple[tuple, str]:
+    """``((), "nodes[3].supplier: unknown …")`` → ``(("nodes", 3, "supplier"), "unknown …")``."""
+    match = None if loc else _PATH_MESSAGE.fullmatch(msg)
+    if match is None:
+        return loc, msg
+    parts = _PATH_PART.findall(match[1])
+    return tuple(int(index) if index else name for index, name in parts), match[2]
+
+
+def _in_table(loc: tuple, msg: str,
+              sources: dict[tuple, Table]) -> tuple[tuple[int, int], str] | None:
+    """``((table position, row index), line)`` for a problem inside a table, else None."""
+    for pos, (prefix, table) in enumerate(sources.items()):
+        if loc[: len(prefix)] != prefix:
+            continue
+        rest = loc[len(prefix):]
+        if rest and isinstance(rest[0], int) and rest[0] < len(table.rows):
+            column = format_loc(rest[1:], DIST_KINDS) if rest[1:] else ""
+            return (pos, rest[0]), table.line(rest[0], column, msg)
+        return (pos, -1), f"{table.source}: {format_loc(loc, DIST_KINDS)}: {msg}"
+    return None
+
+
+def _error_message(origin: str, exc: ValidationError, raw: Any,
+                   sources: dict[tuple, Table]) -> str:
+    """The scenario file's first problem and every problem in its tables (sorted by table and
+    row), one line each, listed under ``origin`` when there are several."""
+    in_file: list[str] = []
+    in_tables: dict[str, tuple[int, int]] = {}       # line → sort key; repeats dropped
+    for loc, msg in _problems(exc, raw):
+        hit = _in_table(loc, msg, sources)
+        if hit is not None:
+            in_tables.setdefault(hit[1], hit[0])
+        elif loc:
+            in_file.append(f"{origin}: {format_loc(loc, DIST_KINDS)}: {msg}")
+        else:
+            in_file.append(f"{origin}: {msg}" if ": " in msg else f"{origin}: (top level): {msg}")
+    return listed(origin, in_file[:1] + sorted(in_tables, key=in_tables.__getitem__))
 
 
 def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>",
-                       sources: dict[tuple, Path] | None = None) -> Scenario:
-    """Validate a raw mapping into a Scenario, raising a one-line ``ScenarioError``."""
+                       sources: dict[tuple, Table] | None = None) -> Scenario:
+    """Validate a raw mapping into a Scenario, raising a ``ScenarioError``: one line, or, when
+    ``sources`` (field location → the table that fed it) has bad rows, a list of lines."""
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        loc, msg = first_error(exc)
-        if not loc and ": " in msg:     # model-level checks put the field path in the message
-            raise ScenarioError(f"{origin}: {msg}") from None
-        raise ScenarioError(_error_line(Path(origin), exc, sources or {})) from None
+        raise ScenarioError(_error_message(str(Path(origin)), exc, raw, sources or {})) from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -157,8 +176,11 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     raw = _read_yaml(path.resolve())
     if overrides:
         raw = merge(raw, overrides)
-    sources: dict[tuple, Path] = {}
+    sources: dict[tuple, Table] = {}
     raw = _load_tables(raw, (), sources, path)
+    unreadable = [line for table in sources.values() for line in table.problems]
+    if unreadable:
+        raise ScenarioError(listed(str(path), unreadable))
     return scenario_from_dict(raw, path, sources)
 
 

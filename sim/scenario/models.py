@@ -11,15 +11,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.files import format_loc
 from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, ChannelKind, NodeKind
 from sim.scenario.dists import Const, Dist
+from sim.scenario.opening_stock import OpeningStock, fold_opening_stock
+from sim.scenario.references import reference_problems
 
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
-    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "Scenario", "CHANNEL_KINDS",
-    "NODE_KINDS", "ZONES", "ScheduledEvent", "NodeOutage", "NodeCapacity", "CarrierDelay",
-    "CarrierSuspension", "DemandSurge", "SupplierDelay", "SupplierShortfall", "Returns",
+    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "OpeningStock", "Scenario",
+    "CHANNEL_KINDS", "NODE_KINDS", "ZONES", "ScheduledEvent", "NodeOutage", "NodeCapacity",
+    "CarrierDelay", "CarrierSuspension", "DemandSurge", "SupplierDelay", "SupplierShortfall",
+    "Returns",
 ]
 
 ZONES = 8
@@ -213,7 +217,8 @@ class StockSpec(_Frozen):
 
     days_of_supply: float = Field(0.0, ge=0)
     assortment_top_n: int | None = Field(None, ge=1, description="carry only the N most popular")
-    units: dict[str, int] = Field(default_factory=dict, description="explicit SKU → units")
+    units: dict[str, int] = Field(default_factory=dict, description="explicit SKU → units "
+                                  "(the scenario's opening_stock rows override entries)")
     unlimited: bool = Field(False, description="drop-shippers: stock never runs out")
 
     @field_validator("units")
@@ -562,27 +567,24 @@ class Scenario(_Frozen):
     brokering: Brokering = Brokering()
     events: list[ScheduledEvent] = Field(default_factory=list, max_length=1000)
     returns: Returns | None = None
+    opening_stock: list[OpeningStock] = Field(
+        default_factory=list, exclude=True,
+        description="starting units per node×SKU (a stock snapshot table: node, sku, units); "
+        "folded into each node's stock.units, overriding its entries (so not dumped)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_opening_stock(cls, data):
+        return fold_opening_stock(data)
 
     @model_validator(mode="after")
     def _cross_refs(self):
         if self.warmup_days >= self.horizon_days:
             raise ValueError("warmup_days: must be shorter than horizon_days")
-        for field in ("skus", "channels", "nodes", "carriers", "suppliers"):
-            key = "id" if field == "skus" else "name"
-            seen: set[str] = set()
-            for item in getattr(self, field):
-                name = getattr(item, key)
-                if name in seen:
-                    raise ValueError(f"{field}: duplicate {key} '{name}'")
-                seen.add(name)
-        suppliers = {s.name for s in self.suppliers}
-        sku_ids = {s.id for s in self.skus}
-        for i, n in enumerate(self.nodes):
-            if n.supplier not in suppliers:
-                raise ValueError(f"nodes[{i}].supplier: unknown supplier '{n.supplier}'")
-            unknown = set(n.stock.units) - sku_ids
-            if unknown:
-                raise ValueError(f"nodes[{i}].stock.units: unknown SKU '{sorted(unknown)[0]}'")
+        problems = reference_problems(self)
+        if problems:
+            loc, msg = problems[0]
+            raise ValueError(f"{format_loc(loc)}: {msg}")
         _check_echelons(self.nodes)
         _check_events(self)
         if self.returns is not None:
