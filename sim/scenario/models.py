@@ -17,8 +17,8 @@ from sim.scenario.dists import Const, Dist
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
-    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "Scenario", "CHANNEL_KINDS",
-    "NODE_KINDS", "ZONES",
+    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "OrderHistory", "Scenario",
+    "CHANNEL_KINDS", "NODE_KINDS", "ZONES",
 ]
 
 ZONES = 8
@@ -422,6 +422,21 @@ class Brokering(_Frozen):
                                                 "orders into one parcel (None: never)")
 
 
+class OrderHistory(_Frozen):
+    """Replay an order-history file (CSV or Parquet, see ``sim.scenario.history`` for the
+    columns) instead of synthetic demand for some channels. ``path`` is relative to the YAML
+    that names it; ``channels`` are the channels whose orders come from the file (None: every
+    channel the file names), the others stay synthetic. ``skip_bad_rows`` drops bad rows (and
+    their whole orders) instead of refusing the file. ``digest`` is the file's sha256, filled
+    by the loader, so the scenario hash changes when the data does."""
+
+    path: str = Field(min_length=1)
+    channels: list[str] | None = Field(None, min_length=1)
+    skip_bad_rows: bool = False
+    digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
+                               description="sha256 of the file; set by the loader")
+
+
 class Scenario(_Frozen):
     """Everything a run needs besides the rule engine."""
 
@@ -441,6 +456,9 @@ class Scenario(_Frozen):
     policies: Policies
     costs: Costs = Costs()
     brokering: Brokering = Brokering()
+    # Left out of dumps when unset, so scenarios without a history keep their hash.
+    order_history: OrderHistory | None = Field(None, exclude_if=lambda v: v is None,
+                                               description="replay orders from a file")
 
     @model_validator(mode="after")
     def _cross_refs(self):
@@ -463,6 +481,10 @@ class Scenario(_Frozen):
             if unknown:
                 raise ValueError(f"nodes[{i}].stock.units: unknown SKU '{sorted(unknown)[0]}'")
         _check_echelons(self.nodes)
+        names = {c.name for c in self.channels}
+        for c in (self.order_history.channels or []) if self.order_history else []:
+            if c not in names:
+                raise ValueError(f"order_history.channels: unknown channel '{c}'")
         if all(n.closed for n in self.nodes):
             raise ValueError("nodes: every node is closed")
         return self
