@@ -111,16 +111,21 @@ def _is_file_ref(v: Any) -> bool:
     return isinstance(v, dict) and set(v) == {"file"} and isinstance(v["file"], str)
 
 
+def _data_file(ref: str, where: str, name: str) -> str:
+    """An upload's file reference resolved against ``scenarios/``, refused (naming the field
+    ``where``) unless it is a file in ``scenarios/data``."""
+    target = (SCENARIOS / ref).resolve()
+    if not _inside(target, SCENARIO_DATA) or not target.is_file():
+        raise ScenarioError(f"{name}: {where}: '{ref}' is not a file in scenarios/data "
+                            "(uploads may only reference those)")
+    return str(target)
+
+
 def _anchor_upload_files(node: Any, loc: tuple, name: str, budget: _Budget) -> Any:
     """Resolve ``{file: x}`` against ``scenarios/``; refuse anything outside ``scenarios/data``."""
     budget.spend()
     if _is_file_ref(node):
-        ref = node["file"]
-        target = (SCENARIOS / ref).resolve()
-        if not _inside(target, SCENARIO_DATA) or not target.is_file():
-            raise ScenarioError(f"{name}: {format_loc((*loc, 'file'))}: '{ref}' is not a file "
-                                "in scenarios/data (uploads may only reference those)")
-        return {"file": str(target)}
+        return {"file": _data_file(node["file"], format_loc((*loc, "file")), name)}
     if isinstance(node, dict):
         return {k: _anchor_upload_files(v, (*loc, k), name, budget) for k, v in node.items()}
     if isinstance(node, list):
@@ -150,11 +155,12 @@ def parse_upload(data: bytes, filename: str) -> Scenario:
     """Validate an uploaded scenario file; problems raise a one-line ``ScenarioError``.
 
     The bytes are parsed as data only (``yaml.safe_load``), limited to ``MAX_UPLOAD_BYTES``.
-    ``{file: ...}`` tables may only name files in ``scenarios/data`` (paths relative to
-    ``scenarios/``, as in the library), ``extends:`` only a library scenario, and policies only
-    library rule sets. The file is then loaded exactly as ``domlab validate`` would (from a
-    private temporary directory that is removed afterwards), so messages read the same, naming
-    the uploaded file: ``bad.yaml: nodes[0].capacity.pickers: Input should be ...``.
+    ``{file: ...}`` tables and the ``order_history`` path may only name files in
+    ``scenarios/data`` (paths relative to ``scenarios/``, as in the library), ``extends:`` only
+    a library scenario, and policies only library rule sets. The file is then loaded exactly as
+    ``domlab validate`` would (from a private temporary directory that is removed afterwards),
+    so messages read the same, naming the uploaded file:
+    ``bad.yaml: nodes[0].capacity.pickers: Input should be ...``.
     """
     name = _safe_filename(filename)
     if len(data) > MAX_UPLOAD_BYTES:
@@ -178,6 +184,10 @@ def parse_upload(data: bytes, filename: str) -> Scenario:
             if isinstance(policies, dict):
                 raw["policies"] = {p: _library_name(ref, name, p) if isinstance(ref, str)
                                    else ref for p, ref in policies.items()}
+            history = raw.get("order_history")
+            if isinstance(history, dict) and "path" in history:   # a data file, like tables
+                raw["order_history"] = {**history, "path": _data_file(
+                    str(history["path"]), "order_history.path", name)}
             path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True),
                             encoding="utf-8")
             return load_scenario(path)
@@ -250,8 +260,8 @@ class WhatIf:
             out[f"carriers[{self.delay_carrier}].services"] = lambda services: [
                 {**svc, "transit_days": [d + days for d in svc["transit_days"]]}
                 for svc in services]
-        if events:
-            out["events"] = lambda current: [*current, *events]
+        if events:      # (a scenario without events has no "events" field to edit)
+            out["events"] = [*(e.model_dump(mode="json") for e in base.events), *events]
         if self.stock != 1.0:
             out.update({f"nodes[{i}].stock.days_of_supply": _times(self.stock)
                         for i in range(len(base.nodes))})

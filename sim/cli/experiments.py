@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.cli.run import kpi_table, print_scenario_notes, run_and_store
 from sim.experiments.batches import batch_means_table
 from sim.experiments.check import load_baseline, run_check, update_baseline, write_reports
 from sim.experiments.comparison import compare_replications, run_pair, summarize
@@ -110,14 +111,13 @@ def _print_summary(scenario: Scenario, runs: pd.DataFrame, engine: str, executor
 
 
 def _run_batches(args) -> int:
-    from sim.cli.run import kpi_table, run_and_store
-
     if args.reps > 1:
         raise ExperimentError("--batches: batch means are for one long run; drop --reps")
     if args.batches < 2:
         raise ExperimentError(f"--batches: need at least 2 batches (got {args.batches})")
-    scenario = load(args.scenario, args.seed, args.days, args.warmup)
+    scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
     outcome, path = run_and_store(scenario, args)
+    print_scenario_notes(scenario)
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     table = batch_means_table(outcome.run, args.batches)
     rows = [[KPIS[r["kpi"]].label, r["unit"], format_value(r["mean"], r["unit"]),
@@ -136,9 +136,10 @@ def cmd_run_experiment(args) -> int:
     if args.batches:
         return _run_batches(args)
     _needs_reps(args)
-    scenario = load(args.scenario, args.seed, args.days, args.warmup)
+    scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
     with _executor(args) as ex:
         runs = replicate(scenario, args.reps, ex, args.engine)
+    print_scenario_notes(scenario)
     _print_summary(scenario, runs, args.engine, ex.name)
     name = f"{scenario.name}-r{args.reps}-{_experiment_id(scenario_hash(scenario), args.engine)}"
     print(f"\nreplications table: {_save(runs, Path(args.out), name)}")
@@ -180,8 +181,10 @@ def cmd_compare_experiment(args) -> int:
     _needs_reps(args)
     if args.report:
         raise ExperimentError("--report: HTML reports compare single runs; drop --reps")
-    a = load(args.a, args.seed, args.days, args.warmup)
-    b = load(args.b, a.seed, args.days, args.warmup)
+    a = load(args.a, args.seed, args.days, args.warmup, args.skip_bad_rows)
+    b = load(args.b, a.seed, args.days, args.warmup, args.skip_bad_rows)
+    for sc in (a, b):
+        print_scenario_notes(sc)
     with _executor(args) as ex:
         runs = run_pair(a, b, args.reps, ex, args.engine)
     table = compare_replications(runs[runs["arm"] == "a"], runs[runs["arm"] == "b"])

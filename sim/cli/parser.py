@@ -18,12 +18,19 @@ _EXP = "sim.cli.experiments"
 _RULES = "sim.cli.rules"
 
 
+def _skip_bad_rows(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--skip-bad-rows", action="store_true",
+                    help="order history: drop bad rows (and their orders) instead of refusing "
+                         "the file (sets order_history.skip_bad_rows)")
+
+
 def _common(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--seed", type=int, help="override the scenario seed")
     sp.add_argument("--days", type=float, help="override horizon_days")
     sp.add_argument("--out", default="runs", help="output directory (default: runs)")
     sp.add_argument("--engine", choices=["durable", "compiled"], default="durable",
                     help="rule backend (durable is the reference)")
+    _skip_bad_rows(sp)
 
 
 def _executor_args(sp: argparse.ArgumentParser) -> None:
@@ -72,8 +79,9 @@ def _core(sub) -> None:
     _replication_args(sp)
     sp.set_defaults(target=_compare_target)
 
-    sp = sub.add_parser("validate", help="validate a scenario and its rule sets")
+    sp = sub.add_parser("validate", help="validate a scenario, its rule sets and order history")
     sp.add_argument("scenario")
+    _skip_bad_rows(sp)
     sp.set_defaults(target=f"{_RUN}:cmd_validate")
 
     sp = sub.add_parser("schema", help="JSON Schema of scenario files")
@@ -162,6 +170,22 @@ def _experiments(sub) -> None:
     sp.set_defaults(target=f"{_EXP}:cmd_baseline_update")
 
 
+def _data(sub) -> None:
+    ip = sub.add_parser("import", help="check a data file against a scenario, write it normalised")
+    isub = ip.add_subparsers(dest="import_command", required=True)
+    sp = isub.add_parser("orders", help="an order-history file (CSV or Parquet) to replay")
+    sp.description = ("Check an order-history file against a scenario (the columns are in "
+                      "sim/scenario/history.py) and write the orders it would replay, "
+                      "normalised: ZIPs resolved to lat/lon, promises resolved to a date, "
+                      "sorted by timestamp then order_id. Exit 2 on bad rows unless "
+                      "--skip-bad-rows.")
+    sp.add_argument("file", help="order history, .csv or .parquet")
+    sp.add_argument("--scenario", required=True, help="scenario to check the orders against")
+    sp.add_argument("--out", required=True, help="normalised file to write, .csv or .parquet")
+    _skip_bad_rows(sp)
+    sp.set_defaults(target="sim.cli.data:cmd_import_orders")
+
+
 def _report(sub) -> None:
     sp = sub.add_parser("report", help="HTML + Markdown report of saved runs (first = baseline)")
     sp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
@@ -180,5 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     _core(sub)
     _rules(sub)
     _experiments(sub)
+    _data(sub)
     _report(sub)
     return p

@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.core.replay import replayed_history
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
 from sim.measure.kpis import KPIS
 from sim.measure.present import format_delta, format_value, relative_change, text_table
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, scenario_warnings
+from sim.scenario.history import skip_bad_rows_override
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
-           "run_and_store", "load_cli_scenario"]
+           "run_and_store", "load_cli_scenario", "print_scenario_notes"]
 
 
 def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
@@ -33,14 +35,25 @@ def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
     return text_table(header, rows)
 
 
-def load_cli_scenario(path: str, seed: int | None, days: float | None) -> Scenario:
-    """The scenario at ``path`` with the --seed/--days overrides applied."""
-    overrides: dict[str, Any] = {}
+def load_cli_scenario(path: str, seed: int | None, days: float | None,
+                      skip_bad_rows: bool = False) -> Scenario:
+    """The scenario at ``path`` with the --seed/--days/--skip-bad-rows overrides applied."""
+    overrides: dict[str, Any] = skip_bad_rows_override(skip_bad_rows)
     if seed is not None:
         overrides["seed"] = seed
     if days is not None:
         overrides["horizon_days"] = days
     return load_scenario(path, overrides)
+
+
+def print_scenario_notes(scenario: Scenario) -> None:
+    """One line on the replayed order history (kept, skipped, left out), if there is one, and
+    a warning (on stderr) for each peak or event outside the horizon."""
+    history = replayed_history(scenario)
+    if history is not None:
+        print(history.summary())
+    for warning in scenario_warnings(scenario):
+        print(f"warning: {scenario.name}: {warning}", file=sys.stderr)
 
 
 def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
@@ -55,7 +68,8 @@ def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
 
 def cmd_run(args) -> int:
     """Simulate one scenario and write its run directory."""
-    scenario = load_cli_scenario(args.scenario, args.seed, args.days)
+    scenario = load_cli_scenario(args.scenario, args.seed, args.days, args.skip_bad_rows)
+    print_scenario_notes(scenario)
     outcome, path = run_and_store(scenario, args)      # rules fail before anything is written
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     print(f"\n{len(outcome.run.orders['t_created']):,} orders simulated in "
@@ -67,13 +81,16 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     """Run two scenarios on the same seed (common random numbers) and print KPI deltas."""
-    a = load_cli_scenario(args.a, args.seed, args.days)
-    b = load_cli_scenario(args.b, args.seed if args.seed is not None else a.seed, args.days)
+    a = load_cli_scenario(args.a, args.seed, args.days, args.skip_bad_rows)
+    b = load_cli_scenario(args.b, args.seed if args.seed is not None else a.seed, args.days,
+                          args.skip_bad_rows)
     if b.seed != a.seed:
         b = b.model_copy(update={"seed": a.seed})
     for sc in (a, b):                        # both rule sets checked before the first run
         prepare_engine(sc, args.engine).close()
     outcomes, paths = zip(*(run_and_store(sc, args) for sc in (a, b)), strict=True)
+    for sc in (a, b):
+        print_scenario_notes(sc)
     print(f"seed {a.seed}: both scenarios see the same demand (common random numbers)\n")
     print(kpi_table([a.name, b.name], [o.kpis["kpis"] for o in outcomes]))
     for p in paths:
@@ -86,13 +103,14 @@ def cmd_compare(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Validate a scenario and the rule sets it names."""
-    scenario = load_scenario(args.scenario)
+    """Validate a scenario, the rule sets it names and its order history (bad rows: exit 2)."""
+    scenario = load_scenario(args.scenario, skip_bad_rows_override(args.skip_bad_rows))
     eng = prepare_engine(scenario, "compiled")
     eng.close()
     pts = ", ".join(f"{p}={rs.name}" for p, rs in eng.rulesets.items())
     print(f"{args.scenario}: OK: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
           f"{len(scenario.skus)} SKUs, {len(scenario.channels)} channels; rules: {pts}")
+    print_scenario_notes(scenario)
     return 0
 
 

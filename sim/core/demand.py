@@ -6,7 +6,8 @@ SKUs (by popularity, respecting launch dates) and units per line; customers draw
 population weight and a service level by the channel's mix; a channel's repeat customers
 (``Channel.customers``) reuse an earlier order's customer and, mostly, its address and region.
 Because nothing here depends on the rules, two scenarios run with the same seed see exactly the
-same orders (common random numbers).
+same orders (common random numbers). Channels a scenario's ``order_history`` replays take their
+orders from the file instead (``sim.core.replay``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.replay import replay_columns, replayed_history
 from sim.core.rng import stream
 from sim.scenario import Channel, Scenario
 
@@ -229,14 +231,19 @@ def _thin(scenario: Scenario, ch: Channel, drawn: tuple) -> tuple:
 
 
 def generate_demand(scenario: Scenario) -> Demand:
-    """Every order of the horizon for ``scenario`` (deterministic in its seed)."""
+    """Every order of the horizon for ``scenario`` (deterministic in its seed). Channels an
+    order-history file replays (``sim.core.replay``) take their orders from it; the others
+    draw exactly what they would without it (their streams are their own)."""
     table, parts = [], []
     tier_names = sorted({name for ch in scenario.channels for name in ch.tier_mix})
     offset = 0                           # customer and address ids are unique across channels
     population = np.array([r.population for r in scenario.regions], dtype=float)
+    history = replayed_history(scenario)
     for ci, ch in enumerate(scenario.channels):
         base = len(table)
         table += [(ci, s.name, s.promise_days) for s in ch.service_levels]
+        if history is not None and ci in history.channels:
+            continue
         to_global = np.array([tier_names.index(name) for name in ch.tier_mix], dtype=np.int64)
         rate = _channel_rate(scenario, ch)
         first = _channel_orders(scenario, ci, ch, base, stream(scenario.seed, f"demand/{ch.name}"),
@@ -250,6 +257,10 @@ def generate_demand(scenario: Scenario) -> Demand:
         for (*part, local_tier, customer, address), ids in drawn:
             parts.append((*part, to_global[local_tier], customer + offset, address + offset))
             offset += ids
+    if history is not None:
+        part, table, tier_names = replay_columns(scenario, history, tuple(table),
+                                                 tuple(tier_names), offset)
+        parts.append(part)
     t, channel, service, region, nlines, sku, qty, tier, customer, address = (
         np.concatenate(x) for x in zip(*parts, strict=True))
     old_start = np.concatenate([[0], np.cumsum(nlines)[:-1]])

@@ -73,7 +73,7 @@ class Catalog:
 #: Orders-table columns read from the book after the demand columns: (name, book column, dtype).
 _COLUMNS: tuple[tuple[str, str, type | None], ...] = (
     ("units", "units", np.int64), ("value", "value", None), ("weight_lb", "weight", None),
-    ("cogs", "cogs", None), ("status", "status", np.int64), ("first_fill", "first_fill", None),
+    ("cogs", "cogs", None), ("status", "status", np.int64), ("first_fill", "first_fill", bool),
     ("lines_fillable", "lines_fillable", np.int64), ("n_shipments", "n_shipments", np.int64),
     ("deadline", "deadline", None), ("delivered_at", "delivered_at", None),
     ("backordered_at", "backordered_at", None), ("sourcing_rule", "sourcing_rule", object),

@@ -27,6 +27,7 @@ from sim.experiments.executors import Executor
 from sim.experiments.runner import prepare_engine, run_scenario
 from sim.measure.kpis import KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from sim.scenario.history import skip_bad_rows_override
 from sim.store.registry import run_row
 
 __all__ = ["ExperimentError", "RunSpec", "Progress", "load", "experiment_seeds",
@@ -52,11 +53,12 @@ Progress = Callable[[int, int, RunSpec], None]
 
 
 def load(path: str | Path, seed: int | None = None, days: float | None = None,
-         warmup: float | None = None) -> Scenario:
-    """Load a scenario with optional seed, horizon and warm-up overrides."""
+         warmup: float | None = None, skip_bad_rows: bool = False) -> Scenario:
+    """Load a scenario with optional seed, horizon, warm-up and ``--skip-bad-rows``
+    overrides."""
     overrides = {k: v for k, v in (("seed", seed), ("horizon_days", days),
                                    ("warmup_days", warmup)) if v is not None}
-    return load_scenario(path, overrides)
+    return load_scenario(path, {**overrides, **skip_bad_rows_override(skip_bad_rows)})
 
 
 def experiment_seeds(seed: int, reps: int) -> list[int]:

@@ -15,6 +15,7 @@ from rules.engine import Engine, load_policies, make_engine
 from rules.lab.lint import lint
 from rules.schema import RuleError
 from sim.core.model import RunResult, World, check_rule_references
+from sim.core.replay import replay_meta
 from sim.measure.kpis import compute_kpis
 from sim.scenario import Scenario, scenario_hash
 
@@ -59,7 +60,8 @@ def run_id(scenario: Scenario, engine: Engine) -> str:
 
 
 def run_scenario(scenario: Scenario, engine: str = "durable") -> Outcome:
-    """Simulate ``scenario`` with the named rule backend and compute its KPIs."""
+    """Simulate ``scenario`` with the named rule backend and compute its KPIs; ``extra`` holds
+    what the run's ``meta.json`` records of a replayed order history (rows kept, skipped)."""
     eng = prepare_engine(scenario, engine)
     try:
         t0 = time.perf_counter()
@@ -68,4 +70,4 @@ def run_scenario(scenario: Scenario, engine: str = "durable") -> Outcome:
         rid = run_id(scenario, eng)
     finally:
         eng.close()
-    return Outcome(result, compute_kpis(result), seconds, rid)
+    return Outcome(result, compute_kpis(result), seconds, rid, replay_meta(scenario))

@@ -1,5 +1,6 @@
 """Scenarios: the typed models (``models``), their distributions (``dists``), reading files
-with ``extends:`` and tables (``loader``) and editing fields by path (``edit``).
+with ``extends:`` and tables (``loader``), editing fields by path (``edit``) and order-history
+files checked against a scenario (``history``, reading them through ``tabular`` and ``places``).
 
 Everything a caller needs is importable from ``sim.scenario`` directly.
 """

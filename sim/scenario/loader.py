@@ -2,12 +2,13 @@
 
 ``load_scenario`` reads YAML with a safe loader, resolves ``extends:`` (a scenario overrides
 fields of a base scenario; lists of named items merge by ``name``), loads tables
-(``{file: x.csv}``, ``{file: book.xlsx, sheet: Nodes}``; see ``sim.scenario.tables``) relative
-to the file that names them, and validates everything once. Every problem surfaces as a
-``ScenarioError`` whose message names the file and the field path, e.g.
+(``{file: x.csv}``, ``{file: book.xlsx, sheet: Nodes}``; see ``sim.scenario.tables``) and the
+``order_history`` file relative to the file that names them, and validates everything once (the
+order history's rows included). Every problem surfaces as a ``ScenarioError`` whose message
+names the file and the field path, e.g.
 ``omnichannel.yaml: nodes[3].capacity.pickers: Input should be greater than or equal to 1``;
-a problem in a table names the table, the row the user sees and the column instead
-(``network.xlsx[Nodes] row 5: capacity.pickers: …``), and every bad row is listed at once.
+a problem in a table or order-history file names the file, the row the user sees and the column
+instead (``network.xlsx[Nodes] row 5: capacity.pickers: …``), and every bad row is listed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from rules.files import all_errors, format_loc, listed, read_mapping
 from sim.scenario.dists import DIST_KINDS
+from sim.scenario.history import attach_history
 from sim.scenario.models import Scenario, ScenarioError
 from sim.scenario.references import reference_problems
 from sim.scenario.tables import Table, TableError, is_table_ref, read_table
@@ -86,6 +88,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raw["policies"] = {k: str((path.parent / v).resolve())
                            if isinstance(v, str) and v.endswith((".yaml", ".yml", ".json"))
                            else v for k, v in policies.items()}
+    history = raw.get("order_history")
+    if isinstance(history, dict) and isinstance(history.get("path"), str):   # and data files
+        raw["order_history"] = {**history, "path": str((path.parent / history["path"]).resolve())}
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
@@ -171,9 +176,14 @@ def scenario_from_dict(raw: dict[str, Any], origin: Path | str = "<scenario>",
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load, merge (``extends:``), resolve tables and validate a scenario file."""
+    """Load, merge (``extends:``), resolve tables and validate a scenario file, and check its
+    order-history file (``sim.scenario.history``: bad rows are refused here, the digest is
+    filled in). An ``order_history`` override (``--skip-bad-rows``) is ignored by a scenario
+    without one."""
     path = Path(path)
     raw = _read_yaml(path.resolve())
+    if overrides and raw.get("order_history") is None:
+        overrides = {k: v for k, v in overrides.items() if k != "order_history"}
     if overrides:
         raw = merge(raw, overrides)
     sources: dict[tuple, Table] = {}
@@ -181,7 +191,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     unreadable = [line for table in sources.values() for line in table.problems]
     if unreadable:
         raise ScenarioError(listed(str(path), unreadable))
-    return scenario_from_dict(raw, path, sources)
+    return attach_history(scenario_from_dict(raw, path, sources))
 
 
 def scenario_hash(scenario: Scenario) -> str:

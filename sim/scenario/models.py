@@ -20,10 +20,10 @@ from sim.scenario.references import reference_problems
 __all__ = [
     "ScenarioError", "Sku", "Region", "ServiceLevel", "Channel", "Capacity", "Shift", "Handling",
     "StockSpec", "WalkIns", "Pickup", "Node", "RateRow", "CarrierService", "Carrier", "Supplier",
-    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "OpeningStock", "Scenario",
-    "CHANNEL_KINDS", "NODE_KINDS", "ZONES", "ScheduledEvent", "NodeOutage", "NodeCapacity",
-    "CarrierDelay", "CarrierSuspension", "DemandSurge", "SupplierDelay", "SupplierShortfall",
-    "Returns",
+    "Policies", "Costs", "Brokering", "Consolidation", "Customers", "OpeningStock",
+    "OrderHistory", "Scenario", "CHANNEL_KINDS", "NODE_KINDS", "ZONES", "ScheduledEvent",
+    "NodeOutage", "NodeCapacity", "CarrierDelay", "CarrierSuspension", "DemandSurge",
+    "SupplierDelay", "SupplierShortfall", "Returns",
 ]
 
 ZONES = 8
@@ -546,6 +546,21 @@ class Returns(_Frozen):
         return v
 
 
+class OrderHistory(_Frozen):
+    """Replay an order-history file (CSV or Parquet, see ``sim.scenario.history`` for the
+    columns) instead of synthetic demand for some channels. ``path`` is relative to the YAML
+    that names it; ``channels`` are the channels whose orders come from the file (None: every
+    channel the file names), the others stay synthetic. ``skip_bad_rows`` drops bad rows (and
+    their whole orders) instead of refusing the file. ``digest`` is the file's sha256, filled
+    by the loader, so the scenario hash changes when the data does."""
+
+    path: str = Field(min_length=1)
+    channels: list[str] | None = Field(None, min_length=1)
+    skip_bad_rows: bool = False
+    digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
+                               description="sha256 of the file; set by the loader")
+
+
 class Scenario(_Frozen):
     """Everything a run needs besides the rule engine."""
 
@@ -565,8 +580,12 @@ class Scenario(_Frozen):
     policies: Policies
     costs: Costs = Costs()
     brokering: Brokering = Brokering()
-    events: list[ScheduledEvent] = Field(default_factory=list, max_length=1000)
-    returns: Returns | None = None
+    # Left out of dumps when unset, so scenarios without them keep their hash.
+    events: list[ScheduledEvent] = Field(default_factory=list, max_length=1000,
+                                         exclude_if=lambda v: not v)
+    returns: Returns | None = Field(None, exclude_if=lambda v: v is None)
+    order_history: OrderHistory | None = Field(None, exclude_if=lambda v: v is None,
+                                               description="replay orders from a file")
     opening_stock: list[OpeningStock] = Field(
         default_factory=list, exclude=True,
         description="starting units per node×SKU (a stock snapshot table: node, sku, units); "
@@ -587,10 +606,13 @@ class Scenario(_Frozen):
             raise ValueError(f"{format_loc(loc)}: {msg}")
         _check_echelons(self.nodes)
         _check_events(self)
-        if self.returns is not None:
-            for ch in self.returns.rate_by_channel:
-                if ch not in {c.name for c in self.channels}:
-                    raise ValueError(f"returns.rate_by_channel: unknown channel '{ch}'")
+        names = {c.name for c in self.channels}
+        for field, refs in (
+                ("returns.rate_by_channel", self.returns and self.returns.rate_by_channel),
+                ("order_history.channels", self.order_history and self.order_history.channels)):
+            for c in refs or ():
+                if c not in names:
+                    raise ValueError(f"{field}: unknown channel '{c}'")
         if all(n.closed for n in self.nodes):
             raise ValueError("nodes: every node is closed")
         return self

@@ -281,6 +281,9 @@ def test_library_rulesets_per_point():
      "(uploads may only use library rule sets)"),
     (b"extends: omnichannel.yaml\nregions: {file: /etc/passwd}\n", "up.yaml: regions.file: "
      "'/etc/passwd' is not a file in scenarios/data (uploads may only reference those)"),
+    (b"extends: omnichannel.yaml\norder_history: {path: ../../secret/orders.csv}\n",
+     "up.yaml: order_history.path: '../../secret/orders.csv' is not a file in scenarios/data "
+     "(uploads may only reference those)"),
     (b"a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
      b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, "
      b"*c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e]\n",

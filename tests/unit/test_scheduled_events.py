@@ -192,3 +192,12 @@ def test_warnings_for_a_peak_or_an_event_outside_the_horizon():
     assert scenario_warnings(early) == [
         "events[0] (node_outage): ends on day 0.75, inside the 1-day warm-up: outside the KPI "
         "window"]
+
+
+def test_the_cli_warns_before_running_a_peak_it_will_not_reach(domlab, tmp_path):
+    from conftest import ROOT
+    r = domlab("run", ROOT / "scenarios" / "omnichannel_peak.yaml", "--days", 4, "--engine",
+               "compiled", "--out", tmp_path)
+    assert r.returncode == 0
+    assert "warning: omnichannel_peak: channels[web].season_multipliers: the peak (week 2, " \
+        "×1.6) starts on day 7, after the 4-day horizon ends" in r.stderr

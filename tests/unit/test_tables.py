@@ -17,6 +17,7 @@ from openpyxl import Workbook
 
 from sim.core.network import build_network
 from sim.scenario import ScenarioError, load_scenario, merge, scenario_from_dict, scenario_hash
+from sim.scenario.history import attach_history
 from sim.scenario.loader import _read_yaml
 from sim.scenario.tables import read_table
 
@@ -298,7 +299,7 @@ CSV_SCENARIOS = sorted(p.name for p in SCENARIOS.glob("*.yaml") if ".xlsx" not i
 @pytest.mark.parametrize("name", CSV_SCENARIOS)
 def test_shipped_csv_scenarios_load_exactly_as_before(name):
     path = (SCENARIOS / name).resolve()
-    before = scenario_from_dict(_with_old_tables(_read_yaml(path)))
+    before = attach_history(scenario_from_dict(_with_old_tables(_read_yaml(path))))
     assert load_scenario(path).model_dump() == before.model_dump()
     assert scenario_hash(load_scenario(path)) == scenario_hash(before)
 
