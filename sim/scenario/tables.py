@@ -88,14 +88,7 @@ def _csv_records(path: Path) -> Records:
         data = path.read_bytes()
     except OSError as exc:
         raise TableError("file", f"cannot read {path}: {exc.strerror}") from None
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = data[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        at = bom + exc.start
-        raise TableError("file", f"cannot read {path}: not UTF-8 text: byte "
-                         f"0x{data[at]:02x} at offset {at} (line {data[:at].count(10) + 1}); "
-                         "save it as CSV UTF-8") from None
+    text = utf8_text(path, data)
     kept = [(n, ln) for n, ln in enumerate(io.StringIO(text, newline=""), start=1)
             if ln.strip() and not ln.lstrip().startswith("#")]
     reader = csv.reader(ln for _, ln in kept)
@@ -105,6 +98,19 @@ def _csv_records(path: Path) -> Records:
         out.append((kept[start][0], [_csv_cell(v) for v in rec]))
         start = reader.line_num       # lines consumed so far: the next record starts there
     return out
+
+
+def utf8_text(path: Path, data: bytes) -> str:
+    """``data`` as text (a UTF-8 byte-order mark dropped): any other encoding is an error
+    naming the first bad byte, its offset and line, never a traceback."""
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = bom + exc.start
+        line = data.count(b"\n", 0, at) + 1
+        raise TableError("file", f"{path}: not UTF-8: byte 0x{data[at]:02X} at byte offset "
+                         f"{at} (line {line}); save it as UTF-8") from None
 
 
 def _csv_cell(v: str) -> Any:

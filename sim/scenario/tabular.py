@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sim.scenario.models import ScenarioError
+from sim.scenario.tables import TableError, utf8_text
 
 __all__ = ["Problem", "Table", "read_table", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-_BOM = b"\xef\xbb\xbf"
 
 
 class Problem(NamedTuple):
@@ -59,16 +59,11 @@ def read_table(path: Path, data: bytes) -> Table:
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
-    """``data`` as text (a UTF-8 byte-order mark dropped); other encodings are an error naming
-    the first bad byte's offset and line, not a traceback."""
-    skip = len(_BOM) if data.startswith(_BOM) else 0
+    """``data`` as text; other encodings are an error naming the first bad byte's offset."""
     try:
-        return data[skip:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = skip + exc.start
-        line = data.count(b"\n", 0, offset) + 1
-        raise ScenarioError(f"{path}: not UTF-8: byte 0x{data[offset]:02X} at byte offset "
-                            f"{offset} (line {line}); save the file as UTF-8") from None
+        return utf8_text(path, data)
+    except TableError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _header(path: Path, cells: list[str]) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from sim.core.events import Ev
 from sim.core.model import Status
 from sim.scenario import load_scenario
 
-
 #: Scheduled events on days 1–3 of the tiny network (it starts Monday 2026-01-05).
 _EVENTS = {
     "outage": {"kind": "node_outage", "node": "DC-EAST", "start": "2026-01-06",

@@ -193,7 +193,7 @@ def test_non_utf8_bytes_are_an_error_naming_the_byte_offset(tmp_path):
         replaying(path)
     offset = data.index(b"\xe9")
     assert str(err.value) == (f"{path}: not UTF-8: byte 0xE9 at byte offset {offset} (line 3); "
-                              "save the file as UTF-8")
+                              "save it as UTF-8")
 
 
 def test_orders_outside_the_horizon_are_left_out_and_counted(tmp_path):

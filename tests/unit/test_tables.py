@@ -202,8 +202,8 @@ def test_unreadable_tables_name_the_file(tmp_path):
     s = scenario_file(tmp_path, skus={"file": "skus.csv"})
     with pytest.raises(ScenarioError) as err:
         load_scenario(s)
-    assert str(err.value) == (f"{s}: skus.file: cannot read {p}: not UTF-8 text: byte 0xc9 at "
-                              "offset 38 (line 2); save it as CSV UTF-8")
+    assert str(err.value) == (f"{s}: skus.file: {p}: not UTF-8: byte 0xC9 at byte offset 38 "
+                              "(line 2); save it as UTF-8")
     book = workbook(tmp_path / "net.xlsx", {"Nodes": [["name"]], "Stock": [["node"]]})
     s = scenario_file(tmp_path, skus={"file": book.name, "sheet": "SKU"})
     with pytest.raises(ScenarioError) as err:
