@@ -17,13 +17,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pydeck as pdk
 import streamlit as st
 
 from reports import app_data as ad
-from reports.charts import ALL_CHARTS, RunView, figure_png
-from reports.html import chart_caption
+from reports import drilldown as dd
+from reports import summary as sm
+from reports.charts import RunView
+from reports.interactive import INTERACTIVE_CHARTS
 from rules.schema import POINTS, RuleError
 from sim.core.model import SimulationError
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_warnings
@@ -56,15 +59,11 @@ def load_upload(data: bytes, filename: str) -> tuple[Scenario | None, str | None
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
-def simulate(key: str, save_root: str | None, _scenario: Scenario, engine: str) -> ad.AppRun:
-    """One run of ``_scenario`` (``key`` = ``app_data.run_key``: content, rules and engine)."""
-    return ad.simulate(_scenario, engine, save_root)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def chart_png(title: str, key: tuple[str, ...], _views: Sequence[RunView]) -> bytes:
-    """PNG of one ``reports.charts`` chart of ``_views`` (``key`` names runs and labels)."""
-    return figure_png(ALL_CHARTS[title](list(_views)))
+def simulate(key: str, save_root: str | None, _scenario: Scenario, engine: str,
+             label: str) -> ad.AppRun:
+    """One run of ``_scenario`` (``key`` = ``app_data.run_key``: content, rules and engine),
+    saved under ``label`` (the scenario with its what-ifs)."""
+    return ad.simulate(_scenario, engine, save_root, label)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,6 +96,47 @@ class Slot:
     error: str | None = None
 
 
+#: Query parameters of a shareable link: sidebar settings and library scenarios by slot.
+_QP_SETTINGS = {"horizon": ("horizon", float), "seed": ("seed", int), "reps": ("reps", int),
+                "engine": ("engine", str), "n": ("n_slots", int)}
+
+
+def apply_query_params(library: Sequence[str]) -> None:
+    """On a page's first load, take settings and library scenarios from the URL (a shared
+    link: ``?a=omnichannel&b=dc_outage&horizon=14&run=1``); ``run=1`` runs the comparison."""
+    if st.session_state.get("qp_applied"):
+        return
+    st.session_state["qp_applied"] = True
+    qp = st.query_params
+    for param, (key, cast) in _QP_SETTINGS.items():
+        if param in qp:
+            try:
+                value = cast(qp[param])
+            except ValueError:
+                continue
+            if key != "engine" or value in ENGINES:
+                st.session_state[key] = int(value) if key == "horizon" else value
+    for i, letter in enumerate("abcd"):
+        if qp.get(letter) in library:
+            st.session_state[f"base_{i}"] = qp[letter]
+    st.session_state["auto_run"] = qp.get("run") == "1"
+
+
+def share_query_params(slots: Sequence[Slot], settings: Settings, ran: bool) -> None:
+    """Write the current settings and library scenarios into the URL, so the link reopens
+    this comparison (what-ifs, rule edits and uploads are not in the link)."""
+    params = {"n": str(settings.slots), "horizon": f"{settings.horizon:g}",
+              "seed": str(settings.seed), "reps": str(settings.reps),
+              "engine": settings.engine}
+    for letter, slot in zip("abcd", slots, strict=False):
+        if not slot.base_name.startswith(UPLOAD_PREFIX):
+            params[letter] = slot.base_name
+    if ran:
+        params["run"] = "1"
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
 def sidebar() -> Settings:
     """Global settings and the scenario upload."""
     sb = st.sidebar
@@ -119,20 +159,23 @@ def sidebar() -> Settings:
                        help="Saved runs appear under Past runs and render with "
                        "`domlab report`.")
     sb.divider()
-    sb.subheader("Upload a scenario")
-    up = sb.file_uploader("Scenario YAML", type=["yaml", "yml"], key="upload",
-                          max_upload_size=max(1, ad.MAX_UPLOAD_BYTES // 1_000_000),
-                          help="Tables ({file: ...}) may only come from scenarios/data; "
-                          "`extends:` may name a library scenario.")
+    sb.subheader("Upload scenarios")
+    files = sb.file_uploader("Scenario YAML files", type=["yaml", "yml"], key="upload",
+                             accept_multiple_files=True,
+                             max_upload_size=max(1, ad.MAX_UPLOAD_BYTES // 1_000_000),
+                             help="Every uploaded file stays available below (e.g. two vendor "
+                             "policy files side by side). Tables ({file: ...}) may only come "
+                             "from scenarios/data; `extends:` may name a library scenario.")
     uploads: dict[str, Scenario] = {}
-    if up is not None:
+    for up in files or []:
         scenario, error = load_upload(up.getvalue(), up.name)
         if error:
             sb.error(error)
-        else:
-            uploads[f"{UPLOAD_PREFIX}{scenario.name}"] = scenario
-            sb.success(f"{up.name}: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
-                       f"{len(scenario.channels)} channels: pick it below.")
+            continue
+        name = ad.unique_labels([*uploads, f"{UPLOAD_PREFIX}{scenario.name}"])[-1]
+        uploads[name] = scenario
+        sb.success(f"{up.name}: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
+                   f"{len(scenario.channels)} channels: pick '{name}' below.")
     return Settings(int(slots), float(horizon), int(seed), int(reps), str(engine), bool(save),
                     uploads)
 
@@ -228,6 +271,10 @@ def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slo
                + " ".join(n.capitalize() + "." for n in notes))
     for warning in scenario_warnings(scenario):
         st.warning(warning[0].upper() + warning[1:] + ".")
+    st.download_button("Scenario YAML", ad.scenario_yaml(scenario), f"{scenario.name}.yaml",
+                       "application/x-yaml", key=f"yaml_{i}", on_click="ignore", icon="⬇",
+                       help="This configuration (base, what-ifs, rule sets, horizon, seed) as "
+                       "a scenario file: `domlab run` accepts it and it can be uploaded here.")
     return Slot(name, base, whatif, scenario, label, notes)
 
 
@@ -258,8 +305,14 @@ def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
     bar = st.progress(0.0, text="Starting…")
     save_root = str(RUNS_ROOT) if settings.save else None
 
+    def unseeded(scenario: Scenario) -> str:       # replications differ only by seed
+        return ad.run_key(scenario.model_copy(update={"seed": 0}), settings.engine)
+
+    names = {unseeded(s.scenario): s.label for s in slots}
+
     def run(scenario: Scenario, engine: str) -> ad.AppRun:
-        return simulate(ad.run_key(scenario, engine), save_root, scenario, engine)
+        label = names.get(unseeded(scenario), scenario.name)
+        return simulate(ad.run_key(scenario, engine), save_root, scenario, engine, label)
 
     def progress(done: int, total: int, spec) -> None:
         bar.progress(done / total, text=f"{spec.labels['label']}: replication "
@@ -283,8 +336,30 @@ def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
 # Results
 
 
+_VERDICT_ICON = {"better": "🟢 better", "worse": "🔴 worse", "changed": "changed",
+                 "no significant difference": "⚪ no significant difference",
+                 sm.SINGLE_RUN: "one run: not tested"}
+
+
+def show_summary(result: Result) -> None:
+    """The executive summary: headline KPI cards per compared scenario and what changed."""
+    groups = result.groups
+    st.subheader("Summary")
+    cards = sm.kpi_cards(groups)
+    for g in groups[1:]:
+        mine = [c for c in cards if c["scenario"] == g.label]
+        st.markdown(f"**{g.label}** vs **{groups[0].label}**")
+        for col, c in zip(st.columns(len(mine)), mine, strict=True):
+            tested = c["verdict"] not in (sm.SINGLE_RUN, "no significant difference")
+            colour = ("off" if not tested or c["better"] not in ("higher", "lower")
+                      else "normal" if c["better"] == "higher" else "inverse")
+            col.metric(c["label"], c["value"], c["delta"], delta_color=colour, border=True,
+                       delta_description=_VERDICT_ICON.get(c["verdict"], c["verdict"]))
+    st.markdown(sm.headline_text(groups))
+
+
 def show_kpis(result: Result) -> None:
-    """The KPI table with deltas (and CIs with replications)."""
+    """The KPI table with deltas (and CIs with replications), and its exports."""
     groups = result.groups
     table = ad.kpi_table(groups)
     st.subheader("Key performance indicators")
@@ -295,9 +370,32 @@ def show_kpis(result: Result) -> None:
                    f"{', '.join(str(r.seed) for r in groups[0].runs)}); Δ = paired difference vs "
                    f"**{base}** with its 95% CI. Green/red: significantly better/worse.")
     else:
-        st.caption(f"Δ = change vs **{base}** (the baseline); green = better, red = worse. All "
-                   f"scenarios ran on seed {groups[0].first.seed}: the same orders.")
+        st.caption(f"Δ = change vs **{base}** (the baseline). All scenarios ran on seed "
+                   f"{groups[0].first.seed}: the same orders. One run per scenario gives no "
+                   "confidence interval, so no change is marked better or worse: set "
+                   "Replications to 2 or more to test changes against noise.")
     st.table(ad.style_kpi_table(table))
+    export = sm.kpi_export(groups)
+    c1, c2, c3 = st.columns([1, 1, 3])
+    c1.download_button("KPI table (CSV)", export.to_csv(index=False), "kpis.csv", "text/csv",
+                       key="kpis_csv", on_click="ignore", icon="⬇")
+    c2.download_button("KPI table (Excel)", ad.excel_bytes({"KPIs": export}), "kpis.xlsx",
+                       ad.XLSX_MIME, key="kpis_xlsx", on_click="ignore", icon="⬇")
+    with c3.popover("Per-order tables"):
+        g = st.selectbox("Scenario", [x.label for x in groups], key="orders_export_pick")
+        run = groups[[x.label for x in groups].index(g)].first
+        st.download_button("Orders (CSV)", run.orders.to_csv(index=False), "orders.csv",
+                           "text/csv", key="orders_csv", on_click="ignore", icon="⬇")
+        st.download_button("Shipments (CSV)", run.shipments.to_csv(index=False),
+                           "shipments.csv", "text/csv", key="shipments_csv", on_click="ignore",
+                           icon="⬇")
+        if st.button("Prepare Excel workbook", key="orders_xlsx_prepare"):
+            st.session_state["orders_xlsx"] = (g, ad.excel_bytes(
+                {"orders": run.orders, "shipments": run.shipments}))
+        ready = st.session_state.get("orders_xlsx")
+        if ready and ready[0] == g:
+            st.download_button("Orders and shipments (Excel)", ready[1], "orders.xlsx",
+                               ad.XLSX_MIME, key="orders_xlsx", on_click="ignore", icon="⬇")
     rows = []
     for g in groups:
         for r in g.runs:
@@ -312,28 +410,72 @@ def show_kpis(result: Result) -> None:
                     + " --out out/report", language="sh")
 
 
-#: Chart rows on the page: small charts in pairs, the wide lead-time chart alone.
-CHART_ROWS = (("Cost per order", "On-time delivery and fill rates"),
-              ("Lead time and delivery against promise",),
-              ("Node mix", "Carrier service mix"),
-              ("Inventory on hand", "Node utilisation"))
+#: Interactive chart rows on the Compare tab.
+INTERACTIVE_ROWS = (("Cost per order", "Service levels"), ("Lead time", "Inventory on hand"),
+                    ("Node mix", "Carrier service mix"), ("Node utilisation",))
 
 
-def show_charts(views: Sequence[RunView], key: tuple[str, ...], note: str = "") -> None:
-    """Every report chart of ``views`` (``reports.charts.ALL_CHARTS``), two per row."""
+def show_interactive_charts(views: Sequence[RunView], reps: dict[str, Any] | None = None,
+                            where: str = "compare") -> None:
+    """The comparison charts with tooltips, zoom and legend selection; CIs with replications
+    (``reps``: scenario → one row of KPIs per replication)."""
     st.subheader("Charts")
-    if note:
-        st.caption(note)
-    placed = {t for row in CHART_ROWS for t in row}
-    rows = [[t for t in row if t in ALL_CHARTS] for row in CHART_ROWS]
-    rows += [[t] for t in ALL_CHARTS if t not in placed]     # charts added to reports later
-    for row in filter(None, rows):
-        cols = st.columns(2 if len(row) == 1 and row[0] not in placed else len(row))
-        for col, title in zip(cols, row, strict=False):
+    several = bool(reps) and min(len(r) for r in reps.values()) > 1
+    st.caption("Hover for values; click a legend entry to highlight it; scroll or drag to zoom "
+               "the lead-time and inventory charts. "
+               + ("Error bars: 95% CI over replications; distributions show the first "
+                  "replication." if several else "One run per scenario: no error bars."))
+    for row in INTERACTIVE_ROWS:
+        for col, title in zip(st.columns(len(row) if len(row) > 1 else 2), row, strict=False):
             with col:
-                st.markdown(f"**{title}**")
-                st.image(chart_png(title, key, tuple(views)), width="stretch")
-                st.caption(chart_caption(ALL_CHARTS[title]))
+                st.altair_chart(INTERACTIVE_CHARTS[title](views, reps), width="stretch",
+                                key=f"{where}_chart_{title}")
+
+
+def show_breakdowns(result: Result) -> None:
+    """KPIs by channel, region, node and promise, scenarios side by side."""
+    st.subheader("Breakdowns")
+    by = st.radio("By", list(dd.BREAKDOWNS), horizontal=True, key="breakdown_by",
+                  format_func=lambda k: dd.BREAKDOWNS[k])
+    st.caption("Orders created in the KPI window of each scenario's first replication; node: "
+               "the shipments those orders made.")
+    st.dataframe(dd.breakdowns_side_by_side(result.groups, by), hide_index=True)
+
+
+_DRILLS = {"changed": "Decision changed vs baseline", "late": "Late orders",
+           "backordered": "Backordered orders", "node": "A node's orders"}
+
+
+def show_drilldown(result: Result) -> None:
+    """The orders behind the numbers; selecting one shows its timeline in every scenario."""
+    st.subheader("Drill-down")
+    groups = result.groups
+    labels = [g.label for g in groups]
+    c1, c2, c3 = st.columns(3)
+    what = c1.selectbox("Show", list(_DRILLS), format_func=_DRILLS.get, key="drill_what")
+    choices = labels[1:] if what == "changed" else labels
+    pick = c2.selectbox("Scenario", choices, key="drill_scenario")
+    run = groups[labels.index(pick)].first
+    if what == "changed":
+        table = dd.changed_orders(groups[0].first, run)
+        st.caption(f"Orders {pick} sourced, split or shipped differently from {labels[0]} "
+                   "(node/carrier/service per parcel), largest change in shipping + handling "
+                   "first.")
+    elif what == "late":
+        table = dd.late_orders(run)
+    elif what == "backordered":
+        table = dd.backordered_orders(run)
+    else:
+        node = c3.selectbox("Node", [n.name for n in run.scenario.nodes], key="drill_node")
+        table = dd.node_orders(run, node)
+    st.caption(f"{len(table):,} orders (at most 500 listed). Select a row to see its timeline.")
+    state = st.dataframe(table, hide_index=True, on_select="rerun",
+                         selection_mode="single-row", key=f"drill_table_{what}_{pick}")
+    rows = state.selection.rows if state is not None else []
+    if rows:
+        order_id = int(table["order_id"].iloc[rows[0]])
+        st.markdown(f"#### Order {order_id}")
+        render_timeline(result, order_id)
 
 
 def show_map(result: Result) -> None:
@@ -373,7 +515,9 @@ def show_coverage(result: Result) -> None:
     """How often each rule won per decision point, per scenario; rules that never fired."""
     st.subheader("Rule coverage")
     st.caption("Won: decisions the rule decided; Matched: decisions whose conditions it met "
-               "(won or not). From the run's decision trace.")
+               "(won or not), known only for collect/merge rule sets: a first-hit rule set "
+               "stops at the first match, so its Matched is blank. From the run's decision "
+               "trace.")
     tabs = st.tabs([g.label for g in result.groups])
     for tab, g in zip(tabs, result.groups, strict=True):
         with tab:
@@ -397,6 +541,11 @@ def show_timeline(result: Result) -> None:
     if order_id is None:
         st.caption("Enter an order id to see its events.")
         return
+    render_timeline(result, int(order_id))
+
+
+def render_timeline(result: Result, order_id: int) -> None:
+    """Order ``order_id``'s summary, events, shipments and decisions, one tab per scenario."""
     tabs = st.tabs([g.label for g in result.groups])
     for tab, g in zip(tabs, result.groups, strict=True):
         with tab:
@@ -438,12 +587,15 @@ def show_past_runs() -> None:
     views = [RunView.from_dict({**v.to_dict(), "name": n}) for v, n in zip(views, names,
                                                                           strict=True)]
     st.table(ad.style_kpi_table(ad.views_table(views)))
-    show_charts(views, ("past", *picked))
+    show_interactive_charts(views, where="past")
     if st.button("Build HTML report", key="past_report"):
         with tempfile.TemporaryDirectory(prefix="domlab-report-") as tmp:
             html = report_for_runs(dirs, Path(tmp), " vs ".join(names))
-            st.download_button("Download report.html", html.read_bytes(), "report.html",
-                               "text/html", key="past_download")
+            st.session_state["past_html"] = (tuple(picked), html.read_bytes())
+    built = st.session_state.get("past_html")
+    if built and built[0] == tuple(picked):    # stays after a download (no rerun on click)
+        st.download_button("Download report.html", built[1], "report.html", "text/html",
+                           key="past_download", on_click="ignore", icon="⬇")
 
 
 def main() -> None:
@@ -452,6 +604,7 @@ def main() -> None:
     st.title("domlab decision dashboard")
     st.caption("Compare scenarios and what-ifs of a distributed order management network: "
                "same orders, different rules and conditions.")
+    apply_query_params(list(ad.library_scenarios()))
     settings = sidebar()
     bases = base_scenarios(settings)
     if not bases:
@@ -463,22 +616,26 @@ def main() -> None:
         with col:
             slots.append(slot_controls(i, bases, settings))
     ready = all(s.scenario is not None for s in slots)
-    clicked = st.button("Run / compare", type="primary", key="run", disabled=not ready)
-    # The status area always exists, so the tabs below keep their place (and the selected
-    # tab) across reruns whether or not a progress bar is showing.
-    status = st.container()
-    tabs = st.tabs(["Compare", "Map & flows", "Rule coverage", "Order timeline", "Past runs"],
-                   key="view")
+    # The button and its progress bar sit in the sidebar, so both stay in view however tall
+    # the scenario columns are.
+    clicked = st.sidebar.button("Run / compare", type="primary", key="run", disabled=not ready,
+                                width="stretch")
+    status = st.sidebar.container()
+    if not clicked and ready and st.session_state.pop("auto_run", False):
+        clicked = True           # a shared link with run=1 (runs are cached: instant again)
+    tabs = st.tabs(["Compare", "Breakdowns", "Drill-down", "Map & flows", "Rule coverage",
+                    "Order timeline", "Past runs"], key="view")
     if clicked:
         with status:
             fresh = run_all(slots, settings)
         if fresh is not None:
             st.session_state["result"] = fresh
     result: Result | None = st.session_state.get("result")
+    share_query_params(slots, settings, result is not None)
     if result is None:
-        for tab in tabs[:4]:
+        for tab in tabs[:6]:
             with tab:
-                st.info("Choose scenarios above and click **Run / compare**.")
+                st.info("Choose scenarios above and click **Run / compare** (sidebar).")
     else:
         with status:
             if not clicked:
@@ -489,20 +646,21 @@ def main() -> None:
                 st.info("Inputs changed since these results ran: click **Run / compare** to "
                         "update.")
         with tabs[0]:
+            show_summary(result)
             show_kpis(result)
-            views = [g.first.run_view(g.label) for g in result.groups]
-            key = tuple(f"{g.label}={g.first.run_id}:{g.first.seed}:{g.first.engine}"
-                        for g in result.groups)
-            note = ("Charts show the first replication of each scenario."
-                    if len(result.groups[0].runs) > 1 else "")
-            show_charts(views, key, note)
+            show_interactive_charts([g.first.run_view(g.label) for g in result.groups],
+                                    {g.label: g.frame() for g in result.groups})
         with tabs[1]:
-            show_map(result)
+            show_breakdowns(result)
         with tabs[2]:
-            show_coverage(result)
+            show_drilldown(result)
         with tabs[3]:
+            show_map(result)
+        with tabs[4]:
+            show_coverage(result)
+        with tabs[5]:
             show_timeline(result)
-    with tabs[4]:
+    with tabs[6]:
         show_past_runs()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import re
@@ -54,6 +55,7 @@ __all__ = [
     "apply_whatif", "rules_fingerprint", "run_key", "AppRun", "simulate", "run_groups",
     "RunGroup", "KpiTable", "kpi_table", "views_table", "style_kpi_table", "coverage_table",
     "never_fired", "map_layers_data", "order_timeline", "past_runs", "unique_labels",
+    "scenario_yaml", "excel_bytes", "XLSX_MIME",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,6 +309,29 @@ def apply_whatif(base: Scenario, whatif: WhatIf, horizon_days: float | None = No
     return edit_scenario(base, edits, f"{base.name} (what-if)"), notes
 
 
+def scenario_yaml(scenario: Scenario) -> str:
+    """``scenario`` (what-ifs, rule sets, horizon and seed applied) as a scenario file that
+    ``domlab run`` accepts and the app can upload again: every table inlined."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False,
+                          allow_unicode=True, width=100)
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def excel_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per table (openpyxl; categorical columns as text)."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame = frame.copy()
+            for col in frame.columns:
+                if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                    frame[col] = frame[col].astype(str)
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    return buf.getvalue()
+
+
 def rules_fingerprint(scenario: Scenario) -> str:
     """Hash of the rule-set files the scenario's policies name (changes when a file does)."""
     h = hashlib.sha256()
@@ -385,11 +410,11 @@ def _coverage(run: Any) -> pd.DataFrame:
         total = sum(w.values())
         for r in rs.rules:
             rows.append({"point": point, "ruleset": keys.get(point, rs.key), "rule": r.name,
-                         "priority": r.priority, "won": w[r.name],
+                         "hit_policy": rs.hit_policy, "priority": r.priority, "won": w[r.name],
                          "won_pct": round(100.0 * w[r.name] / total, 2) if total else 0.0,
                          "matched": mt[r.name], "decisions": total})
-    return pd.DataFrame(rows, columns=["point", "ruleset", "rule", "priority", "won", "won_pct",
-                                       "matched", "decisions"])
+    return pd.DataFrame(rows, columns=["point", "ruleset", "rule", "hit_policy", "priority",
+                                       "won", "won_pct", "matched", "decisions"])
 
 
 def _map_tables(run: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -427,18 +452,19 @@ def _compact(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def simulate(scenario: Scenario, engine: str = "compiled",
-             save_root: str | Path | None = None) -> AppRun:
+             save_root: str | Path | None = None, label: str | None = None) -> AppRun:
     """Run ``scenario`` (``sim.experiments.runner.run_scenario``) and collect what the app shows.
 
     With ``save_root`` the run directory is written there as ``domlab run`` writes it (with
-    ``view.json``, so ``domlab report`` can render it), and its run-registry row.
+    ``view.json``, so ``domlab report`` can render it), and its run-registry row; ``label``
+    (e.g. the scenario with its what-ifs) names the run there.
     """
     from sim.experiments.runner import run_scenario
     from sim.store.rundir import orders_table, shipments_table, trace_table
 
     outcome = run_scenario(scenario, engine)
     run = outcome.run
-    view = RunView.from_run(scenario.name, run, outcome.kpis)
+    view = RunView.from_run(label or scenario.name, run, outcome.kpis)
     events = run.events.to_arrow([n.name for n in scenario.nodes],
                                  [s.id for s in scenario.skus]).to_pandas()
     nodes, flows = _map_tables(run)
@@ -594,12 +620,15 @@ def style_kpi_table(table: KpiTable) -> Any:
 
 
 def coverage_table(run: AppRun) -> pd.DataFrame:
-    """Rule coverage for display: point, rule, priority, wins, share of decisions, matches."""
+    """Rule coverage for display: point, rule, priority, wins, share of decisions, matches
+    (blank for a first-hit rule set, which stops at its first match: there "matched" would
+    only repeat "won")."""
     cov = run.coverage
+    first = cov["hit_policy"] == "first"
     return pd.DataFrame({
         "Point": cov["point"], "Rule": cov["rule"], "Priority": cov["priority"],
         "Won": cov["won"], "Won %": cov["won_pct"].map(lambda x: f"{x:.1f}%"),
-        "Matched": cov["matched"],
+        "Matched": cov["matched"].astype("Int64").mask(first),
     })
 
 
@@ -701,8 +730,9 @@ def order_timeline(run: AppRun, order_id: int) -> dict[str, pd.DataFrame] | None
 # Past runs
 
 
-_PAST_COLUMNS = ["run_id", "scenario", "seed", "engine", "created_at", "cost_per_order",
-                 "on_time_pct", "order_fill_rate_pct", "lead_time_mean_h", "run_dir"]
+_PAST_COLUMNS = ["label", "scenario", "rules_sourcing", "seed", "engine", "created_at",
+                 "total_cost_per_order", "cost_per_order", "on_time_pct",
+                 "order_fill_rate_pct", "lead_time_mean_h", "run_id", "run_dir"]
 
 
 def past_runs(root: str | Path) -> pd.DataFrame:
@@ -714,8 +744,16 @@ def past_runs(root: str | Path) -> pd.DataFrame:
         if col not in reg.columns:
             reg[col] = None
     reg = reg[_PAST_COLUMNS].copy()
-    reg["has_view"] = [bool(d) and (Path(d) / VIEW_FILE).is_file() for d in reg["run_dir"]]
     if len(reg):
+        # Newest first, one row per run (a run registered again, or also found as a
+        # directory, is the same run: each column from its newest row that has it), values
+        # rounded as the KPI table shows them.
         reg = reg.sort_values(["created_at", "run_id"], ascending=False, kind="stable",
-                              ignore_index=True)
+                              na_position="last")
+        reg = reg.groupby("run_id", sort=False, dropna=False).first().reset_index()
+        reg = reg[_PAST_COLUMNS]
+        kpis = [c for c in _PAST_COLUMNS if c in KPIS]
+        reg[kpis] = reg[kpis].apply(pd.to_numeric, errors="coerce").round(2)
+    reg["label"] = reg["label"].where(reg["label"].notna(), reg["scenario"])
+    reg["has_view"] = [bool(d) and (Path(d) / VIEW_FILE).is_file() for d in reg["run_dir"]]
     return reg

@@ -24,7 +24,7 @@ def save_run(outcome: Any, view: RunView, out_dir: Path, register: bool = False)
     the one run writer; ``register`` adds the registry row), so ``domlab report`` and the app
     can chart it; returns the directory."""
     files = {VIEW_FILE: json.dumps(view.to_dict(), sort_keys=True)}
-    return write_run(outcome, Path(out_dir), files, register=register)
+    return write_run(outcome, Path(out_dir), files, register=register, label=view.name)
 
 
 def load_view(run_dir: Path) -> RunView:

@@ -306,9 +306,7 @@ class World:
         sc, d = self.sc, self.decisions
         t0 = sc.warmup_days * HOURS
         nodes = {"busy_hours": np.array([st.busy_hours for st in self.stations]),
-                 "open_hours": np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
-                                         for c, n in zip(self.net.calendars, sc.nodes,
-                                                         strict=True)]),
+                 "open_hours": self._picker_hours(t0),
                  "inspected_lines": np.asarray(self._inspected_lines, dtype=np.int64),
                  "missing_lines": np.asarray(self._missing_lines, dtype=np.int64),
                  "outage_reroutes": np.asarray(self._outage_reroutes, dtype=np.int64)}
@@ -330,6 +328,19 @@ class World:
                          self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
                          rejections=rejections, pickups=pickups, preorders=preorders,
                          returns=return_columns(self._returns))
+
+    def _picker_hours(self, t0: float) -> np.ndarray:
+        """Picker shift hours per node in the window [t0, horizon): shift hours × pickers,
+        less (or plus) the pickers outages and capacity events took away (or added)."""
+        sc, cal = self.sc, self.net.calendars
+        hours = np.array([c.open_hours(t0, self.horizon) * n.capacity.pickers
+                          for c, n in zip(cal, sc.nodes, strict=True)])
+        for ch in self.disruptions.node_changes:
+            a, b = max(ch.start, t0), min(ch.end, self.horizon)
+            if b > a:
+                change = (ch.pickers or 0) - sc.nodes[ch.node].capacity.pickers
+                hours[ch.node] += change * cal[ch.node].open_hours(a, b)
+        return np.maximum(hours, 0.0)
 
     # -- order pipeline ---------------------------------------------------------------------
 

@@ -389,7 +389,8 @@ def _utilisation_by_node(run) -> np.ndarray:
     t1 = sc.horizon_days * HOURS
     busy = np.zeros(len(sc.nodes))
     if len(sh["node"]):
-        nodes = sh["node"].astype(np.int64)
+        nodes = np.where(sh["host"].astype(np.int64) < 0, sh["node"].astype(np.int64), -1)
+        # (a consolidated order rides in its host's pick: counted once, with the host)
         start = np.clip(sh["pick_start"].astype(float), t0, t1)
         end = np.clip(sh["packed"].astype(float), t0, t1)
         weekday = sc.start_date.weekday()

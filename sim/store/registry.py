@@ -64,6 +64,8 @@ def run_row(outcome: Outcome, engine: str) -> dict[str, Any]:
 def registry_row(row: dict[str, Any], code_version: str, created_at: str) -> dict[str, Any]:
     """The registry columns of an experiment row (labels like ``rep`` or ``point`` dropped)."""
     out = {k: row[k] for k in IDENTITY}
+    if row.get("label") is not None:
+        out["label"] = row["label"]
     out.update({k: row[k] for k in sorted(row) if k.startswith("rules_")})
     out.update(code_version=code_version, created_at=created_at,
                wall_seconds=row.get("wall_seconds"), orders_simulated=row.get("orders_simulated"))

@@ -109,9 +109,10 @@ def _json(obj: Any) -> str:
 
 
 def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | None = None, *,
-              register: bool = False) -> Path:
+              register: bool = False, label: str | None = None) -> Path:
     """Write a run's directory ``<out_dir>/<run-id>`` atomically (plus ``extra_files``, name →
-    text) and, with ``register``, its row in ``<out_dir>/_registry``; returns the directory."""
+    text) and, with ``register``, its row in ``<out_dir>/_registry`` (with ``label``: how the
+    app named it, e.g. its what-ifs); returns the directory."""
     run = outcome.run
     final = Path(out_dir) / outcome.run_id
     with atomic_dir(final) as tmp:
@@ -134,7 +135,10 @@ def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | Non
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
     if register:
-        write_rows(Path(out_dir), pd.DataFrame([run_row(outcome, run.engine)]), code_version())
+        row = run_row(outcome, run.engine)
+        if label is not None:
+            row["label"] = label
+        write_rows(Path(out_dir), pd.DataFrame([row]), code_version())
     return final
 
 

@@ -61,6 +61,11 @@ def tables_with(at: AppTest, column: str) -> list[pd.DataFrame]:
     return [t.value for t in at.table if column in t.value.columns]
 
 
+def frame_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first dataframe on the page that has ``columns``."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
 def number(text: str) -> float:
     return float(re.sub(r"[^0-9.\-]", "", text))
 
@@ -90,8 +95,13 @@ def test_default_compare_runs_and_shows_kpi_table(app, runs_dir):
             saved[name]["cost_per_order"], "$")
         assert kpis.loc["On-time delivery", name] == format_value(saved[name]["on_time_pct"],
                                                                   "%")
-    # every report chart is on the page, and the run finished
-    assert len(at.get("image")) == 7
+    # every chart is on the page (interactive Vega-Lite), the summary row has its cards, and
+    # the run finished
+    assert len(at.get("vega_lite_chart")) == 7
+    assert [m.label for m in at.metric] == ["Total cost per order",
+                                            "Fulfilment cost per order", "On-time delivery",
+                                            "Order-to-delivery, mean", "Order fill rate",
+                                            "Backordered (ever)"]
     assert any("Done: 2 runs" in p.proto.text for p in at.get("progress"))
     # saved runs are browsable under Past runs
     past = at.dataframe[-1].value
@@ -114,7 +124,7 @@ def test_whatif_demand_and_closed_node_change_kpis(app):
         number(kpis.loc["Node utilisation (mean)", BASE])
 
     at.radio(key="map_scenario").set_value(label).run()
-    nodes = at.dataframe[0].value.set_index("name")
+    nodes = frame_with(at, "shipments", "closed").set_index("name")
     assert nodes.loc["DC-RENO", "shipments"] == 0
     assert bool(nodes.loc["DC-RENO", "closed"])
     assert nodes["shipments"].sum() > 0

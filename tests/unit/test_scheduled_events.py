@@ -201,3 +201,21 @@ def test_the_cli_warns_before_running_a_peak_it_will_not_reach(domlab, tmp_path)
     assert r.returncode == 0
     assert "warning: omnichannel_peak: channels[web].season_multipliers: the peak (week 2, " \
         "×1.6) starts on day 7, after the 4-day horizon ends" in r.stderr
+
+
+def test_utilisation_counts_the_pickers_events_leave_on_shift():
+    """An outage takes its node's picker hours away and a capacity event adds some: busy
+    hours are measured against the pickers really on shift, so utilisation stays ≤ 100%."""
+    sc = make_scenario(
+        horizon_days=6, channels=[{"name": "web", "orders_per_day": 30}],
+        nodes=[{"name": "STORE-LA", "capacity": {"pickers": 1, "minutes_per_order": 12},
+                "stock": {"days_of_supply": 30}},
+               {"name": "DC-EAST", "closed": True}, {"name": "DC-WEST", "closed": True}],
+        events=[{"kind": "node_capacity", "node": "STORE-LA", "pickers": 3, "start": WED,
+                 "end": FRI},
+                {"kind": "node_outage", "node": "STORE-LA", "start": "2026-01-10",
+                 "end": "2026-01-11"}])
+    out = run_checked(sc)
+    # Store shifts 10–20: 10 h a day; days 1–5 of the window, +2 pickers on days 2–3, none on 5.
+    assert out.run.nodes["open_hours"][2] == pytest.approx(10 * (5 + 2 * 2 - 1))
+    assert 0 < out.kpis["breakdowns"]["node_utilisation_pct"]["STORE-LA"] <= 100
