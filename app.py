@@ -11,6 +11,7 @@ where "Past runs" looks.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
 from reports import app_data as ad
+from reports import app_sweep as sw
 from reports import drilldown as dd
 from reports import summary as sm
 from reports.charts import RunView
@@ -349,7 +352,9 @@ def show_summary(result: Result) -> None:
     for g in groups[1:]:
         mine = [c for c in cards if c["scenario"] == g.label]
         st.markdown(f"**{g.label}** vs **{groups[0].label}**")
-        for col, c in zip(st.columns(len(mine)), mine, strict=True):
+        per_row = 3
+        cols = [col for _ in range(0, len(mine), per_row) for col in st.columns(per_row)]
+        for col, c in zip(cols, mine, strict=False):
             tested = c["verdict"] not in (sm.SINGLE_RUN, "no significant difference")
             colour = ("off" if not tested or c["better"] not in ("higher", "lower")
                       else "normal" if c["better"] == "higher" else "inverse")
@@ -478,6 +483,63 @@ def show_drilldown(result: Result) -> None:
         render_timeline(result, order_id)
 
 
+def show_sweep(slots: Sequence[Slot], settings: Settings) -> None:
+    """A grid of 1–3 parameters over Scenario A as configured, each point on the same seed;
+    points are cached, so a cancelled sweep resumes where it stopped."""
+    st.subheader("Sweep")
+    base = slots[0].scenario
+    if base is None:
+        st.info("Scenario A has an error: fix it to sweep it.")
+        return
+    st.caption(f"Varies **{slots[0].label}** (Scenario A as configured, {settings.horizon:g} "
+               f"days, seed {settings.seed}). Parameters are field paths as in `domlab sweep` "
+               "files (`nodes[DC-RENO].capacity.pickers`, `policies.sourcing`, "
+               "`rules.split[split-in-two].then.max_shipments`); values comma-separated. "
+               f"At most {sw.MAX_POINTS} points.")
+    rows = st.data_editor(pd.DataFrame(sw.DEFAULT_GRID), num_rows="dynamic", hide_index=True,
+                          key="sweep_grid", width="stretch")
+    try:
+        grid = sw.parse_grid(rows.to_dict("records"))
+        with tempfile.TemporaryDirectory(prefix="domlab-sweep-") as tmp:
+            points = sw.grid_scenarios(base, grid, Path(tmp))
+    except ScenarioError as exc:
+        st.error(str(exc))
+        return
+    c1, c2 = st.columns([1, 4])
+    start = c1.button(f"Run sweep ({len(points)} points)", type="primary", key="sweep_run")
+    c2.button("Cancel", key="sweep_cancel",
+              help="Stops after the point running now; finished points stay (and are cached).")
+    ident = (ad.run_key(base, settings.engine), json.dumps(grid, sort_keys=True, default=str))
+    state = st.session_state.get("sweep")
+    if start:
+        state = st.session_state["sweep"] = {"id": ident, "params": list(grid), "done": [],
+                                             "total": len(points)}
+        bar = st.progress(0.0, text="Starting…")
+        save_root = str(RUNS_ROOT) if settings.save else None
+        for k, (params, sc) in enumerate(points):
+            text = ", ".join(f"{p}={v}" for p, v in params.items())
+            bar.progress(k / len(points), text=f"Point {k + 1} of {len(points)}: {text}")
+            run = simulate(ad.run_key(sc, settings.engine), save_root, sc, settings.engine,
+                           f"{slots[0].label} [{text}]")
+            state["done"].append((params, run.kpis))
+        bar.progress(1.0, text=f"Done: {len(points)} points")
+    if not state or state["id"] != ident:
+        return
+    if len(state["done"]) < state["total"]:
+        st.warning(f"Cancelled after {len(state['done'])} of {state['total']} points: run "
+                   "again to finish (finished points are cached).")
+    table = sw.pareto_points(state["done"])
+    if table.empty:
+        return
+    st.altair_chart(sw.pareto_chart(table, state["params"]), width="stretch",
+                    key="sweep_pareto")
+    cols = [*state["params"], "pareto", "cost_per_order", "total_cost_per_order",
+            "on_time_pct", "lead_time_mean_h", "order_fill_rate_pct", "node_utilisation_pct"]
+    st.dataframe(table[cols].round(2), hide_index=True)
+    st.download_button("Sweep points (CSV)", table.to_csv(index=False), "sweep.csv",
+                       "text/csv", key="sweep_csv", on_click="ignore", icon="⬇")
+
+
 def show_map(result: Result) -> None:
     """Nodes (sized by shipments) and node → customer-metro flows, on a map without basemap."""
     labels = [g.label for g in result.groups]
@@ -485,8 +547,9 @@ def show_map(result: Result) -> None:
     run = result.groups[labels.index(pick)].first
     data = ad.map_layers_data(run)
     layers = [
-        pdk.Layer("PathLayer", data["grid"], get_path="path", get_color=[200, 200, 200, 120],
-                  width_min_pixels=1, pickable=False),
+        pdk.Layer("GeoJsonLayer", data["states"], stroked=True, filled=True,
+                  get_fill_color=[245, 245, 242, 255], get_line_color=[170, 170, 170, 255],
+                  line_width_min_pixels=1, pickable=False),
         pdk.Layer("ArcLayer", data["flows"], get_source_position="source",
                   get_target_position="target", get_width="width",
                   get_source_color=[0, 114, 178, 150], get_target_color=[230, 159, 0, 150],
@@ -496,8 +559,10 @@ def show_map(result: Result) -> None:
         pdk.Layer("ScatterplotLayer", data["nodes"], get_position=["lon", "lat"],
                   get_radius="radius", get_fill_color="color", stroked=True,
                   get_line_color=[255, 255, 255], line_width_min_pixels=1, pickable=True),
-        pdk.Layer("TextLayer", data["nodes"], get_position=["lon", "lat"], get_text="name",
-                  get_size=11, get_color=[30, 30, 30], get_pixel_offset=[0, -14]),
+        pdk.Layer("TextLayer", [n for n in data["nodes"] if n["label"]],
+                  get_position=["lon", "lat"], get_text="label", get_size=11,
+                  get_color=[30, 30, 30], get_pixel_offset="offset",
+                  get_text_anchor="anchor", get_alignment_baseline="'center'"),
     ]
     deck = pdk.Deck(layers=layers, map_provider=None,     # no basemap: nothing from the network
                     initial_view_state=pdk.ViewState(latitude=38.5, longitude=-96.5, zoom=3.2),
@@ -505,7 +570,9 @@ def show_map(result: Result) -> None:
     st.pydeck_chart(deck, height=520)
     st.caption("Circles: nodes, area ∝ shipments (blue DC, orange store, green 3PL, grey "
                "closed); grey dots: customer metros; arcs: node → metro, width ∝ shipments "
-               "(all shipments of the run). Grid lines every 10° longitude and 5° latitude.")
+               "(all shipments of the run). State outlines: US Census Bureau cartographic "
+               "boundaries (public domain) via the TopoJSON US Atlas. Labels that would "
+               "overlap are left out; hover a node for its name.")
     nodes = run.nodes.assign(share=lambda d: (100 * d["shipments"] / max(d["shipments"].sum(),
                                                                             1)).round(1))
     st.dataframe(nodes.rename(columns={"share": "share %"}), hide_index=True)
@@ -624,7 +691,7 @@ def main() -> None:
     if not clicked and ready and st.session_state.pop("auto_run", False):
         clicked = True           # a shared link with run=1 (runs are cached: instant again)
     tabs = st.tabs(["Compare", "Breakdowns", "Drill-down", "Map & flows", "Rule coverage",
-                    "Order timeline", "Past runs"], key="view")
+                    "Order timeline", "Sweep", "Past runs"], key="view")
     if clicked:
         with status:
             fresh = run_all(slots, settings)
@@ -661,6 +728,8 @@ def main() -> None:
         with tabs[5]:
             show_timeline(result)
     with tabs[6]:
+        show_sweep(slots, settings)
+    with tabs[7]:
         show_past_runs()
 
 

@@ -20,6 +20,7 @@ from ``reports`` (charts).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -645,10 +646,44 @@ _KIND_RGB = {"dc": [0, 114, 178], "store": [230, 159, 0], "3pl": [0, 158, 115],
              "dropship": [204, 121, 167]}
 
 
-def map_layers_data(run: AppRun, max_flows: int = 400) -> dict[str, list[dict[str, Any]]]:
-    """Records for the map layers: ``nodes`` (radius by shipments), ``flows`` (arcs, width by
-    shipments; the largest ``max_flows``), ``metros`` and ``grid`` (lat/lon lines, since the map
-    has no basemap)."""
+#: US state outlines (``reports/data/us_states.geojson``; source and licence in the script
+#: ``reports/data/make_us_states.py`` that builds it).
+US_STATES = Path(__file__).resolve().parent / "data" / "us_states.geojson"
+#: Candidate label offsets (pixels) around a node: above, below, right, left.
+_LABEL_OFFSETS = ((0, -16), (0, 16), (14, 0), (-14, 0))
+
+
+def _label_offsets(nodes: list[dict[str, Any]], zoom: float = 3.2) -> list[dict[str, Any]]:
+    """Place node labels so they do not overlap: the busiest node first, each label at the
+    first offset (above, below, right, left) whose box is clear at the map's initial zoom, or
+    left out (its tooltip still names it)."""
+    scale = 256 * 2 ** zoom / 360.0                 # pixels per degree of longitude
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        merc = math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+        return lon * scale, -merc * scale
+
+    placed: list[tuple[float, float, float, float]] = []
+    for rec in sorted(nodes, key=lambda r: (-r["shipments"], r["name"])):
+        x, y = xy(rec["lon"], rec["lat"])
+        w, h = 6.2 * len(rec["name"]), 13.0
+        rec["label"], rec["offset"] = "", [0, 0]
+        for dx, dy in _LABEL_OFFSETS:
+            cx = x + dx + (w / 2 if dx > 0 else -w / 2 if dx < 0 else 0)
+            box = (cx - w / 2, y + dy - h / 2, cx + w / 2, y + dy + h / 2)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]
+                   for b in placed):
+                placed.append(box)
+                rec["label"], rec["offset"] = rec["name"], [dx, dy]
+                rec["anchor"] = "start" if dx > 0 else "end" if dx < 0 else "middle"
+                break
+    return nodes
+
+
+def map_layers_data(run: AppRun, max_flows: int = 400) -> dict[str, Any]:
+    """Records for the map layers: ``nodes`` (radius by shipments, non-overlapping labels),
+    ``flows`` (arcs, width by shipments; the largest ``max_flows``), ``metros`` and ``states``
+    (US state outlines as GeoJSON, since the map has no basemap)."""
     nodes = run.nodes
     top = max(int(nodes["shipments"].max()), 1) if len(nodes) else 1
     node_recs = []
@@ -668,9 +703,14 @@ def map_layers_data(run: AppRun, max_flows: int = 400) -> dict[str, list[dict[st
                  for f in flows.itertuples(index=False)]
     metros = [{"name": r.metro, "lat": r.lat, "lon": r.lon,
                "tooltip": f"{r.metro}, {r.state}"} for r in run.scenario.regions]
-    grid = [{"path": [[lon, lat] for lat in range(20, 55)]} for lon in range(-125, -64, 10)]
-    grid += [{"path": [[lon, lat] for lon in range(-130, -60)]} for lat in range(25, 55, 5)]
-    return {"nodes": node_recs, "flows": flow_recs, "metros": metros, "grid": grid}
+    return {"nodes": _label_offsets(node_recs), "flows": flow_recs, "metros": metros,
+            "states": _us_states()}
+
+
+@functools.cache
+def _us_states() -> dict[str, Any]:
+    """The bundled state outlines (read once)."""
+    return json.loads(US_STATES.read_text())
 
 
 def _clock(start: dt.date, hours: float) -> str:

@@ -108,9 +108,10 @@ def service_chart(views: Sequence[RunView],
         x=alt.X("mean:Q", title="%", scale=alt.Scale(zero=False)), tooltip=tips)
     bars = base.mark_rule(strokeWidth=2).encode(x="low:Q", x2="high:Q", tooltip=tips)
     return alt.layer(bars, points).add_params(pick).properties(
-        height=alt.Step(22), width=260).facet(
-        column=alt.Column("kpi:N", title=None, sort=[KPIS[k].label.strip()
-                                                     for k in _SERVICE_KPIS])
+        height=alt.Step(20), width=380).facet(
+        row=alt.Row("kpi:N", title=None, sort=[KPIS[k].label.strip() for k in _SERVICE_KPIS],
+                    header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
+                                      labelOrient="top", labelFontWeight="bold"))
     ).resolve_scale(x="independent").properties(
         title="Service levels (bars: 95% CI over replications)")
 
@@ -197,7 +198,8 @@ def inventory_chart(views: Sequence[RunView]) -> alt.Chart:
     if spans:
         layers.insert(0, alt.Chart(pd.DataFrame(spans)).mark_rect(opacity=0.18).encode(
             x="start:Q", x2="end:Q",
-            color=alt.Color("what:N", title="Shaded", scale=alt.Scale(scheme="set2")),
+            color=alt.Color("what:N", title="Shaded", scale=alt.Scale(scheme="set2"),
+                            legend=alt.Legend(orient="top", labelLimit=320)),
             tooltip=[alt.Tooltip("what:N", title="window"), alt.Tooltip("start:Q"),
                      alt.Tooltip("end:Q")]))
     return alt.layer(*layers).resolve_scale(color="independent").properties(

@@ -99,9 +99,11 @@ def kpi_cards(groups: Sequence[Any], kpis: Sequence[str] = HEADLINE) -> list[dic
     cards = []
     for c in changes(groups, kpis):
         spec = KPIS[c.kpi]
-        unit = "" if spec.unit in ("orders", "units") else f" {spec.unit}"
+        value = format_value(c.value, spec.unit)
+        value = f"${value}" if spec.unit == "$" else value if spec.unit in (
+            "orders", "units", "") else f"{value} {spec.unit}"
         cards.append({"kpi": c.kpi, "label": spec.label.strip(), "scenario": c.scenario,
-                      "value": f"{format_value(c.value, spec.unit)}{unit}",
+                      "value": value,
                       "delta": c.delta_text(), "verdict": c.verdict,
                       "better": spec.better})
     return cards
@@ -172,7 +174,8 @@ def headline_text(groups: Sequence[Any]) -> str:
                    if k in cs]
         text = f"**{g.label}** against **{groups[0].label}**: " + "; ".join(lead) + "."
         if why:
-            text += " " + "; ".join(why).capitalize() + "."
+            why_text = "; ".join(why)
+            text += f" {why_text[0].upper()}{why_text[1:]}."
         if service:
             text += " Service: " + "; ".join(service) + "."
         if any(c.verdict == SINGLE_RUN for c in cs.values()):

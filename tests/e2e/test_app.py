@@ -254,6 +254,54 @@ def test_a_peak_beyond_the_horizon_is_flagged(app):
     assert not any("no peak" in w.value for w in at.warning)
 
 
+def test_two_uploads_are_kept_and_compared_side_by_side(app):
+    """Two vendor policy files uploaded together stay available, and run side by side."""
+    files = [("vendor_a.yaml", b"extends: omnichannel.yaml\nname: vendor_a\n"
+              b"policies: {sourcing: routing/cost_first}\n", "text/yaml"),
+             ("vendor_b.yaml", b"extends: omnichannel.yaml\nname: vendor_b\n"
+              b"policies: {split: split/cost_based}\n", "text/yaml")]
+    app.file_uploader(key="upload").set_value(files).run()
+    assert [e.value for e in app.error] == []
+    options = app.selectbox(key="base_0").options
+    assert {"upload: vendor_a", "upload: vendor_b"} <= set(options)
+    app.selectbox(key="base_0").set_value("upload: vendor_a")
+    app.selectbox(key="base_1").set_value("upload: vendor_b")
+    at = run_compare(app.run())
+    assert list(kpi_frame(at).columns) == ["Unit", "vendor_a", "vendor_b", "Δ vendor_b"]
+
+
+def test_a_shared_link_reopens_and_runs_the_comparison(runs_dir, monkeypatch):
+    monkeypatch.setenv("DOMLAB_RUNS_DIR", str(runs_dir))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"a": "omnichannel_bopis", "b": BASE, "horizon": "3",
+                            "run": "1"})
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="base_0").value == "omnichannel_bopis"
+    assert at.number_input(key="horizon").value == 3
+    assert list(kpi_frame(at).columns)[1:3] == ["omnichannel_bopis", BASE]
+    assert at.query_params["run"] == "1" and at.query_params["b"] == BASE
+
+
+def test_a_sweep_runs_its_grid_and_marks_the_pareto_front(app):
+    """The default grid: DC-RENO pickers 4, 6, 8 × two routing rule sets, 2 days each."""
+    at = app.number_input(key="horizon").set_value(2).run()
+    assert at.button(key="sweep_run").label == "Run sweep (6 points)"
+    at = at.button(key="sweep_run").click().run()
+    assert not at.exception and [e.value for e in at.error] == []
+    table = frame_with(at, "pareto", "cost_per_order")
+    assert len(table) == 6 and table["pareto"].any()
+    assert sorted(set(table["nodes[DC-RENO].capacity.pickers"])) == ["4", "6", "8"]
+    assert set(table["policies.sourcing"]) == {"routing/nearest_first", "routing/cost_first"}
+    # the front: no point is cheaper and at least as punctual as a front point
+    front = table[table["pareto"]]
+    for _, p in front.iterrows():
+        better = table[(table["cost_per_order"] < p["cost_per_order"])
+                       & (table["on_time_pct"] >= p["on_time_pct"])]
+        assert better.empty
+    assert any("Done: 6 points" in p.proto.text for p in at.get("progress"))
+
+
 def test_whatif_date_windows_become_scheduled_events():
     """A node closed on some days, or a carrier delayed on some days, is a dated event (an
     outage, a carrier delay) instead of a change for the whole run; charts get its window."""
