@@ -117,6 +117,18 @@ def _delta_columns(views: Sequence[RunView], rows: Sequence[Mapping[str, Any]]) 
     return 1 if any(r.get("delta") for r in rows) else 0
 
 
+def _runs_table(runs: Sequence[Mapping[str, str]]) -> list[str]:
+    """The "Runs" section: one row per run, one column per fact."""
+    if not runs:
+        return []
+    cols = list(runs[0])
+    head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(r.get(c, ''))}</td>" for c in cols) + "</tr>"
+                   for r in runs)
+    return ["<h2>Runs</h2>", f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+            "</table>"]
+
+
 def _table(views: Sequence[RunView], rows: Sequence[Mapping[str, Any]]) -> str:
     ndelta = _delta_columns(views, rows)
     base = views[0].name if views else ""
@@ -148,13 +160,15 @@ def _table(views: Sequence[RunView], rows: Sequence[Mapping[str, Any]]) -> str:
 def render_html(views: Sequence[RunView], title: str,
                 kpi_table_rows: Sequence[Mapping[str, Any]],
                 out_path: str | os.PathLike[str], *,
-                charts: Mapping[str, Callable[[Sequence[RunView]], Figure]] | None = None
-                ) -> Path:
+                charts: Mapping[str, Callable[[Sequence[RunView]], Figure]] | None = None,
+                runs: Sequence[Mapping[str, str]] = ()) -> Path:
     """Write the report for ``views`` to ``out_path`` atomically and return its path.
 
     Contents: ``title``, a line naming the compared scenarios, the KPI table from
     ``kpi_table_rows`` (dicts with ``kpi``, ``unit``, ``values``, ``delta``; see ``kpi_rows``)
-    and each chart of ``charts`` (default ``ALL_CHARTS``) as an inline PNG with a caption.
+    and each chart of ``charts`` (default ``ALL_CHARTS``) as an inline PNG with a caption;
+    ``runs`` (``run_facts`` of each run: horizon, seed, rule sets, events…) as a table of what
+    each compared run was.
     """
     views = list(views)
     if not views:
@@ -173,6 +187,7 @@ def render_html(views: Sequence[RunView], title: str,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>{_esc(title)}</h1>", f'<p class="compared">{compared}</p>',
+        *_runs_table(runs),
         "<h2>Key performance indicators</h2>", _table(views, kpi_table_rows),
     ]
     for chart_title, fn in charts.items():

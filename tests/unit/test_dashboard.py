@@ -180,3 +180,13 @@ def test_sweep_grid_parsing_and_points(tmp_path):
                               ({"a": 3}, {"cost_per_order": 12.0, "on_time_pct": 89.0})])
     assert table["pareto"].tolist() == [True, True, False]
     assert "layer" in sw.pareto_chart(table, ["a"]).to_dict()
+
+
+def test_the_html_report_says_what_each_run_was(groups, tmp_path):
+    from reports.build import report_for_runs
+    dirs = [_dir(g.runs[0]) for g in groups]
+    html = report_for_runs(dirs, tmp_path, "base vs cost-first").read_text()
+    assert "<h2>Runs</h2>" in html
+    for g in groups:
+        assert g.runs[0].run_id in html
+    assert "sourcing: " in html and "4 (1)" in html and "seed" in html
