@@ -11,10 +11,17 @@ import math
 import numpy as np
 import pytest
 import yaml
-from conftest import TINY, make_scenario, run_checked
+from conftest import ROOT, TINY, make_scenario, run_checked
 
 from sim.core.network import build_network, next_pickup, next_pickups
-from sim.experiments.check import GAP_TOLERANCE, default_tolerances, judge
+from sim.experiments.check import (
+    GAP_TOLERANCE,
+    default_tolerances,
+    judge,
+    run_check,
+    update_baseline,
+)
+from sim.experiments.executors import InProcessExecutor
 from sim.measure.optimum import (
     Orders,
     Settings,
@@ -255,3 +262,27 @@ def test_check_fails_when_the_gap_grows_more_than_a_point():
     assert judge("cost_gap_to_optimal_pct", [5.0], [6.5], GAP_TOLERANCE).status == "regression"
     assert judge("cost_gap_to_optimal_pct", [5.0], [5.8], GAP_TOLERANCE).status == "ok"
     assert judge("cost_gap_to_optimal_pct", [5.0], [3.5], GAP_TOLERANCE).status == "improved"
+
+
+EXPRESS_ONLY = ("ruleset: express-only\npoint: carrier\nrules:\n"
+                "  - name: always-express\n    then: {strategy: cheapest, services: [express]}\n")
+
+
+def test_check_with_an_optimum_baseline_judges_the_gap(tmp_path):
+    (tmp_path / "carrier.yaml").write_text(
+        (ROOT / "rules" / "library" / "carrier" / "cheapest_on_time.yaml").read_text())
+    (tmp_path / "worse.yaml").write_text(EXPRESS_ONLY)
+    scenario = {**TINY, "policies": {**TINY["policies"], "carrier": "carrier.yaml"}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(scenario))
+    path = tmp_path / "b.json"
+    ex = InProcessExecutor()
+    base = update_baseline(path, ex, scenarios=[tmp_path / "tiny.yaml"], reps=1, days=3,
+                           optimum=True)
+    assert base.optimum and base.tolerances["cost_gap_to_optimal_pct"] == GAP_TOLERANCE
+    assert "cost_gap_to_optimal_pct" in base.scenarios[0].runs[0].kpis
+    same = run_check(base, path, ex)
+    gap = same.table.set_index("kpi").loc["cost_gap_to_optimal_pct"]
+    assert same.passed and gap["status"] == "ok" and gap["delta"] == 0
+    worse = run_check(base, path, ex, {"carrier": str(tmp_path / "worse.yaml")})
+    gap = worse.table.set_index("kpi").loc["cost_gap_to_optimal_pct"]
+    assert gap["status"] == "regression" and gap["delta"] > 1.0
