@@ -15,8 +15,9 @@ rates and handling plus the split penalty per extra shipment (``PlanModel``).
   A costlier node is needed only when all cheaper ones run out of stock or pick capacity for
   this order; then the solver may fall back on a split or on the rule's node.
 * **The rule's own plan** is always a candidate (its node as a single-node plan, or its split
-  as it shipped), so the optimum is never worse than the rules on the same model: the gap is
-  never negative when the rolling plan has the stock and capacity the rules had.
+  as it shipped), and the solver keeps room for it (``sim.measure.optimum.solve``), so the
+  optimum is never dearer than the rules on the same model: the gap is never negative (but for
+  consolidated orders, whose shared parcel the model prices as their own).
 * **Two-node splits** for orders of 2 to ``split_max_lines`` lines: every division of the lines
   between two of the order's ``split_nodes`` cheapest nodes (by the cost of shipping the whole
   order from there) that can fill their part; the ``splits_per_order`` cheapest are kept.
@@ -49,8 +50,19 @@ class Settings:
     split_nodes: int = 4
     splits_per_order: int = 2
     split_max_lines: int = 4
+    window_days: int = 1              # orders released in this many days are solved together
     time_limit_s: float = 60.0        # per window and solve
     mip_rel_gap: float = 1e-6
+
+    def __post_init__(self):
+        least = {"nodes_per_order": 1, "split_nodes": 2, "splits_per_order": 0,
+                 "split_max_lines": 1, "window_days": 1}
+        for name, low in least.items():
+            if getattr(self, name) < low:
+                raise ValueError(f"optimum settings: {name} must be ≥ {low} "
+                                 f"(got {getattr(self, name)})")
+        if self.time_limit_s <= 0 or self.mip_rel_gap < 0:
+            raise ValueError("optimum settings: time_limit_s must be > 0 and mip_rel_gap ≥ 0")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ A shipment from node n to region g of ``weight`` lb and ``units`` units released
   estimate ignores it;
 * **scheduled delivery** = the service's next pickup after the node's cutoff (pickup days) +
   transit days of the zone, exactly as the run schedules it (``sim.core.carrier``), without the
-  random carrier delay.
+  random carrier delay; a service suspended (``carrier_suspension``) when the shipment is
+  released is not offered, as the run's carrier choice skips it.
 
 Everything is vectorised: arguments are equal-length arrays, one element per shipment.
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.disruptions import Disruptions
 from sim.core.emissions import air_services, shipment_co2_kg
 from sim.core.network import Network, next_pickups
 from sim.scenario import Scenario
@@ -59,6 +61,7 @@ class PlanModel:
         self.transit = np.array([s.spec.transit_days for s in net.services], dtype=float)
         self.weekday0 = scenario.start_date.weekday()
         self.split_penalty = scenario.costs.split_penalty
+        self.suspensions = Disruptions(scenario, net).suspensions
 
     def zone(self, node: np.ndarray, region: np.ndarray) -> np.ndarray:
         """Rate zone (1..8) from each node to each region."""
@@ -127,6 +130,9 @@ class PlanModel:
             service = np.full(k, v)
             rate = self.rate(service, zone, weight)
             eta = self.eta(node, service, ready, zone)
+            for a, b, stopped in self.suspensions:
+                if v in stopped:
+                    rate = np.where((release >= a) & (release < b), np.inf, rate)
             better = (eta <= deadline) & np.isfinite(rate) & (
                 (rate < best_rate) | ((rate == best_rate) & (eta < best_eta)))
             best = np.where(better, v, best)

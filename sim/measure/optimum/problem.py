@@ -9,7 +9,10 @@ capacity per day and when nodes are down, plus the rule's own plan for compariso
 (``ShiftCalendar.open_hours``), less the pickers a ``node_capacity`` event removes (or adds)
 and all of it during a ``node_outage``, over the event's share of the day's shift hours. A
 shipment uses its expected pick time (``PlanModel.pick``) on the day its pick starts, so
-capacity in shipments is pickers × shift hours / expected pick time, per shipment size.
+capacity in shipments is pickers × shift hours / expected pick time, per shipment size. With
+the rules' plan given, a node-day's capacity is at least the hours that plan puts on it: the
+run's pick queues carried such overload into the next shift, which a per-day model cannot, and
+the rules' plan must stay a feasible plan of the problem.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def make_problem(scenario: Scenario, orders: Orders, stock: tuple[np.ndarray, ..
     unlimited = np.array([n.stock.unlimited for n in scenario.nodes])
     supply = Supply(*stock, n_skus=len(scenario.skus), unlimited=unlimited)
     last = float(orders.release.max()) if orders.n else 0.0
-    capacity = pick_capacity(scenario, net, math.floor(last / HOURS) + 9)  # picks start ≤ a week on
+    # a pick starts at most a week after the release (the longest wait for a shift)
+    capacity = pick_capacity(scenario, net, math.floor(last / HOURS) + 9)
     headroom = rule_day = rule_hours = None
     if rule is not None and len(rule.order):
         eta, rule_day, rule_hours = model.schedule(rule.node, rule.service,

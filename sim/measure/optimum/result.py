@@ -84,6 +84,8 @@ class OptimumResult:
                 "lp_bound_per_order": round(lp / n, 6) if n else 0.0,
                 "gap_to_lp_bound_pct": round(gap_pct(rule, lp), 6),
                 "milp_above_lp_pct": round(gap_pct(best, lp), 6),
+                "max_window_mip_gap": round(max((w.mip_gap for w in self.solution.windows),
+                                                default=0.0), 9),
                 "co2_kg_per_order_rule": round(self._co2(rule=True), 6),
                 "co2_kg_per_order_optimal": round(self._co2(rule=False), 6),
                 "settings": asdict(self.settings)}

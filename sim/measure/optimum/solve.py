@@ -1,15 +1,24 @@
 """Choose one candidate plan per order with HiGHS, in rolling daily windows.
 
-Window d holds the orders released on day d. Variables: one binary per candidate plan, and one
+Window d holds the orders released on day d (``Settings.window_days`` days per window; 1 by
+default). Variables: one binary per candidate plan, and one
 *unserved* slack per order (cost ``UNSERVED``, far above any plan: used only when no candidate
 is left with stock or capacity). Constraints, built as one sparse matrix per window:
 
 * each order takes exactly one plan (or its slack);
 * **stock**: for every node×SKU and every step of its usable level (``Supply``) from which an
   order of the window may take, the units taken by the window's orders released by then ≤ the
-  level − the units earlier windows' plans took (rows that cannot bind are left out);
+  level − the units earlier windows' plans took (rows that cannot bind are left out); and the
+  window's whole take ≤ the ``Headroom`` at the window's end less what earlier windows took,
+  so the rules' plan of every later order stays feasible;
 * **pick capacity**: per node and day, the pick hours of the shipments whose pick starts that
-  day ≤ the day's capacity − the hours earlier windows' plans use there.
+  day ≤ the day's capacity − the hours earlier windows' plans use there − the hours the rules'
+  plan of later windows' orders needs there.
+
+Because the rules' plan of the window's orders always fits these rows, no order is left
+unplanned and every window's MILP costs at most what the rules' plan of its orders costs (on
+the same model): the rolling plan is never dearer than the rules. Keeping that room for the
+rules' later plans is what daily windows cost in optimality (measured in OPTIMUM_README.md).
 
 The **MILP** of each window (``scipy.optimize.milp``, integral plans) is the achievable plan;
 what it takes is carried to the next window. The **lower bound** solves the LP relaxation of
@@ -42,7 +51,7 @@ UNSERVED = 1e5
 class Window:
     """One day's solve: sizes, objective values and timings."""
 
-    day: int
+    day: int                # first day of the window / window_days
     orders: int
     plans: int
     rows: int
@@ -215,7 +224,8 @@ def solve(problem: Problem, plans: Plans, settings: Settings | None = None) -> S
     chosen = np.full(o.n, -1, dtype=np.int64)
     lp_cost = np.zeros(o.n)
     taken = np.zeros(len(problem.scenario.nodes) * problem.supply.n_skus)
-    days = np.floor(o.release / HOURS).astype(np.int64)
+    span = HOURS * settings.window_days
+    days = np.floor(o.release / span).astype(np.int64)
     # pick hours taken: by earlier windows' plans, and kept for the rule's plan of later ones
     used = np.zeros_like(problem.capacity)
     rule = problem.rule
@@ -231,7 +241,7 @@ def solve(problem: Problem, plans: Plans, settings: Settings | None = None) -> S
         if rule is not None and problem.rule_day is not None:
             mine = rule_window == day
             np.add.at(used, (rule.node[mine], problem.rule_day[mine]), -problem.rule_hours[mine])
-        end = (day + 1) * HOURS
+        end = (day + 1) * span
         x, milp_obj, milp_s, n_rows, gap = _solve_window(
             c, i1 - i0, order_col, [_stock_rows(problem, plans, p0, p1, taken, end),
                                     _capacity_rows(problem, plans, p0, p1, used)],
@@ -245,8 +255,8 @@ def solve(problem: Problem, plans: Plans, settings: Settings | None = None) -> S
             False, settings)
         np.add.at(lp_cost, plans.order[p0:p1], xl[:p1 - p0] * c)
         lp_cost[i0:i1] += xl[p1 - p0:] * UNSERVED
-        out.windows.append(Window(day, i1 - i0, p1 - p0, n_rows, milp_obj, lp_obj, milp_s,
-                                  lp_s, int((chosen[i0:i1] < 0).sum()), gap))
+        out.windows.append(Window(int(day), int(i1 - i0), int(p1 - p0), int(n_rows), milp_obj,
+                                  lp_obj, milp_s, lp_s, int((chosen[i0:i1] < 0).sum()), gap))
     out.seconds = time.perf_counter() - t_start
     return out
 
