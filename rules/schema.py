@@ -98,7 +98,7 @@ class _Outcome(BaseModel):
 
 
 RankKey = Literal["distance", "ship_cost", "landed_cost", "node_priority", "backlog",
-                  "days_of_supply"]
+                  "days_of_supply", "co2"]
 
 
 class SourcingStrategy(_Outcome):
@@ -111,7 +111,9 @@ class SourcingStrategy(_Outcome):
     (cheapest on-time rate from the node), ``landed_cost`` (ship cost + handling),
     ``node_priority`` (higher first), ``backlog`` (fewest queued shipments per picker first:
     workload balancing), ``days_of_supply`` (most stock for the order's lines, relative to
-    forecast demand, first: ship overstock first)."""
+    forecast demand, first: ship overstock first), ``co2`` (least estimated kg CO2e of a parcel
+    of the order by the cheapest on-time service from the node: distance × weight × that
+    service's mode factor, plus packaging; ``sim.core.emissions``)."""
 
     node_types: list[NodeKind] = Field(default_factory=lambda: list(NODE_KINDS),
                                        min_length=1)

@@ -23,19 +23,21 @@ from typing import Any
 
 import pandas as pd
 
-from sim.cli.run import kpi_table, print_scenario_notes, run_and_store
+from sim.cli.run import kpi_table, optimum_brief, print_scenario_notes, run_and_store
 from sim.experiments.batches import batch_means_table
 from sim.experiments.check import load_baseline, run_check, update_baseline, write_reports
 from sim.experiments.comparison import compare_replications, run_pair, summarize
 from sim.experiments.executors import Executor, make_executor
+from sim.experiments.optimum import execute_with_optimum
 from sim.experiments.replication import (
     ExperimentError,
+    execute,
     experiment_seeds,
     load,
     replicate,
 )
 from sim.experiments.sweeps import load_sweep, run_sweep
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS, KPIS
 from sim.measure.present import (
     format_ci,
     format_delta,
@@ -83,6 +85,11 @@ def _needs_reps(args) -> None:
                               "warmup_days in the scenario")
 
 
+def _row_task(args):
+    """The replication task: with the offline optimum's KPIs under ``--optimum``."""
+    return execute_with_optimum if args.optimum else execute
+
+
 def _experiment_id(*parts: Any) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8]
 
@@ -104,7 +111,7 @@ def _print_summary(scenario: Scenario, runs: pd.DataFrame, engine: str, executor
     rows = []
     for r in summarize(runs).to_dict("records"):
         u = r["unit"]
-        rows.append([KPIS[r["kpi"]].label, u, format_value(r["mean"], u),
+        rows.append([ALL_KPIS[r["kpi"]].label, u, format_value(r["mean"], u),
                      format_half_width(r["half_width"], u), format_value(r["sd"], u),
                      format_value(runs[r["kpi"]].min(), u), format_value(runs[r["kpi"]].max(), u)])
     print(text_table(["KPI", "unit", "mean", "95% CI", "sd", "min", "max"], rows))
@@ -119,8 +126,10 @@ def _run_batches(args) -> int:
     outcome, path = run_and_store(scenario, args)
     print_scenario_notes(scenario)
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
+    if args.optimum:
+        print("\n" + optimum_brief(path))
     table = batch_means_table(outcome.run, args.batches)
-    rows = [[KPIS[r["kpi"]].label, r["unit"], format_value(r["mean"], r["unit"]),
+    rows = [[ALL_KPIS[r["kpi"]].label, r["unit"], format_value(r["mean"], r["unit"]),
              format_half_width(r["half_width"], r["unit"]), str(r["batch_size"]),
              f"{r['lag1']:+.2f}", str(r["mser5_drop"])] for r in table.to_dict("records")]
     print(f"\nbatch means: {args.batches} batches of per-order observations after warm-up")
@@ -138,7 +147,7 @@ def cmd_run_experiment(args) -> int:
     _needs_reps(args)
     scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
     with _executor(args) as ex:
-        runs = replicate(scenario, args.reps, ex, args.engine)
+        runs = replicate(scenario, args.reps, ex, args.engine, task=_row_task(args))
     print_scenario_notes(scenario)
     _print_summary(scenario, runs, args.engine, ex.name)
     name = f"{scenario.name}-r{args.reps}-{_experiment_id(scenario_hash(scenario), args.engine)}"
@@ -167,7 +176,7 @@ def _compare_rows(table: pd.DataFrame) -> list[list[str]]:
     for r in table.to_dict("records"):
         u = r["unit"]
         sig = ("yes, " + r["verdict"]) if r["significant"] else "no"
-        rows.append([KPIS[r["kpi"]].label, u, format_value(r["mean_a"], u),
+        rows.append([ALL_KPIS[r["kpi"]].label, u, format_value(r["mean_a"], u),
                      format_value(r["mean_b"], u), format_delta(r["delta"], u),
                      format_delta(r["rel_delta"], relative=True),
                      format_ci(r["ci_low"], r["ci_high"], u), format_p(r["p_value"]), sig,
@@ -186,7 +195,7 @@ def cmd_compare_experiment(args) -> int:
     for sc in (a, b):
         print_scenario_notes(sc)
     with _executor(args) as ex:
-        runs = run_pair(a, b, args.reps, ex, args.engine)
+        runs = run_pair(a, b, args.reps, ex, args.engine, task=_row_task(args))
     table = compare_replications(runs[runs["arm"] == "a"], runs[runs["arm"] == "b"])
     print(f"root seed {a.seed} → {args.reps} replications; each pair of runs shares a seed, so "
           f"both scenarios see the same demand (common random numbers)")
@@ -273,12 +282,12 @@ def cmd_runs_show(args) -> int:
     except LookupError as exc:
         raise ExperimentError(f"runs show: {exc}") from None
     for k, v in row.items():
-        if k not in KPIS and not (isinstance(v, float) and pd.isna(v)) and v is not None:
+        if k not in ALL_KPIS and not (isinstance(v, float) and pd.isna(v)) and v is not None:
             print(f"{k + ':':22s} {v}")
     print()
     print(text_table(["KPI", "unit", "value"],
                      [[s.label, s.unit, format_value(row[k], s.unit)]
-                      for k, s in KPIS.items() if k in row and not pd.isna(row[k])]))
+                      for k, s in ALL_KPIS.items() if k in row and not pd.isna(row[k])]))
     return 0
 
 
@@ -305,7 +314,7 @@ def cmd_check(args) -> int:
     paths = write_reports(result, args.markdown, args.junit)
     for _, r in result.table[result.table["status"] != "info"].iterrows():
         if r["status"] != "ok":
-            unit = KPIS[r["kpi"]].unit
+            unit = ALL_KPIS[r["kpi"]].unit
             print(f"{r['status'].upper()}: {r['scenario']}: {r['kpi']} "
                   f"{format_value(r['base_mean'], unit)} → {format_value(r['cur_mean'], unit)} "
                   f"(p {format_p(r['p_value'])}, allowed worsening "
@@ -323,7 +332,8 @@ def cmd_baseline_update(args) -> int:
     _positive("--reps", args.reps)
     with _executor(args) as ex:
         b = update_baseline(Path(args.baseline), ex, scenarios=args.scenario, reps=args.reps,
-                            seed=args.seed, days=args.days, engine=args.engine)
+                            seed=args.seed, days=args.days, engine=args.engine,
+                            optimum=args.optimum)
     names = ", ".join(s.name for s in b.scenarios)
     seeds = experiment_seeds(b.seed, b.reps) if b.seed is not None else "per scenario"
     print(f"baseline written to {args.baseline}: {names}; {b.reps} replications "

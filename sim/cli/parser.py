@@ -50,6 +50,13 @@ def _replication_args(sp: argparse.ArgumentParser) -> None:
     _executor_args(sp)
 
 
+def _optimum(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--optimum", action="store_true",
+                    help="also solve the offline optimum of the run's orders (HiGHS): KPIs "
+                         "cost_optimal_per_order and cost_gap_to_optimal_pct, optimum.json "
+                         "and optimum_orders.parquet (where the money is) in the run directory")
+
+
 def _run_target(args) -> str:
     if args.reps != 1 or args.batches or args.warmup is not None:
         return f"{_EXP}:cmd_run_experiment"
@@ -68,6 +75,7 @@ def _core(sub) -> None:
     _common(sp)
     sp.add_argument("--batches", type=int, default=0, metavar="K",
                     help="batch-means CIs from this one run, in K batches")
+    _optimum(sp)
     _replication_args(sp)
     sp.set_defaults(target=_run_target)
 
@@ -76,6 +84,7 @@ def _core(sub) -> None:
     sp.add_argument("b")
     _common(sp)
     sp.add_argument("--report", help="write an HTML report into this directory")
+    _optimum(sp)
     _replication_args(sp)
     sp.set_defaults(target=_compare_target)
 
@@ -166,6 +175,9 @@ def _experiments(sub) -> None:
     sp.add_argument("--seed", type=int, help="root seed (default: kept, or each scenario's)")
     sp.add_argument("--days", type=float, help="horizon override (default: kept)")
     sp.add_argument("--engine", choices=["durable", "compiled"], help="default: kept, or compiled")
+    sp.add_argument("--optimum", action=argparse.BooleanOptionalAction, default=None,
+                    help="record the offline optimum's KPIs in the baseline, so check solves it "
+                         "and judges the gap (default: kept)")
     _executor_args(sp)
     sp.set_defaults(target=f"{_EXP}:cmd_baseline_update")
 

@@ -9,22 +9,25 @@ from typing import Any
 
 from sim.core.replay import replayed_history
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS
 from sim.measure.present import format_delta, format_value, relative_change, text_table
 from sim.scenario import Scenario, load_scenario, scenario_warnings
 from sim.scenario.history import skip_bad_rows_override
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
-           "run_and_store", "load_cli_scenario", "print_scenario_notes"]
+           "run_and_store", "optimum_brief", "load_cli_scenario", "print_scenario_notes"]
 
 
 def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
-    """A plain-text KPI table for one run, or runs side by side with deltas vs the first."""
+    """A plain-text KPI table for one run, or runs side by side with deltas vs the first (the
+    offline optimum's KPIs when every run has them)."""
     header = ["KPI", "unit", *names]
     if len(kpis) == 2:
         header += ["delta", "delta %"]
     rows = []
-    for key, spec in KPIS.items():
+    for key, spec in ALL_KPIS.items():
+        if not all(key in k for k in kpis):
+            continue
         vals = [k[key] for k in kpis]
         row = [spec.label, spec.unit, *(format_value(v, spec.unit) for v in vals)]
         if len(kpis) == 2:
@@ -57,13 +60,58 @@ def print_scenario_notes(scenario: Scenario) -> None:
 
 
 def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
-    """Run ``scenario`` and write its run directory (with the app/report view)."""
+    """Run ``scenario`` and write its run directory (with the app/report view); with
+    ``args.optimum``, solve its offline optimum first (KPIs in ``kpis.json``) and add
+    ``optimum.json`` and ``optimum_orders.parquet``."""
     from reports.build import save_run
     from reports.charts import RunView
 
     outcome = run_scenario(scenario, args.engine)
+    result = None
+    if getattr(args, "optimum", False):
+        from sim.experiments.optimum import add_optimum
+        result = add_optimum(outcome)
     view = RunView.from_run(scenario.name, outcome.run, outcome.kpis)
-    return outcome, save_run(outcome, view, Path(args.out))
+    path = save_run(outcome, view, Path(args.out))
+    if result is not None:
+        from sim.experiments.optimum import write_optimum
+        write_optimum(path, result)
+    return outcome, path
+
+
+def _money(rows: list[dict[str, Any]], key: str, n: int = 3) -> str:
+    return ", ".join(f"{r[key] or '(none)'} ${r['saving']:,.0f} ({r['share_pct']:.0f}%)"
+                     for r in rows[:n]) or "nothing to save"
+
+
+def optimum_brief(run_dir: Path, top: int = 5) -> str:
+    """A few lines on the offline optimum of a run directory (from its ``optimum.json``):
+    costs per order, the gap, the solve, and where the money is."""
+    from sim.experiments.optimum import OPTIMUM_JSON, OPTIMUM_ORDERS
+
+    rep = json.loads((Path(run_dir) / OPTIMUM_JSON).read_text())
+    s, t, k = rep["summary"], rep["timings"], rep["kpis"]
+    lines = [
+        f"offline optimum: {s['orders']:,} orders in {s['windows']} daily windows, "
+        f"{s['plans']:,} candidate plans, solved in {t['seconds']:.1f} s (HiGHS); the gap "
+        f"uses the {s['bound'].upper()} plan",
+        f"  window orders: rules ${s['rule_cost_per_order']:.2f}/order, optimal "
+        f"${s['milp_cost_per_order']:.2f} (LP bound ${s['lp_bound_per_order']:.2f}): gap "
+        f"{k['cost_gap_to_optimal_pct']:.1f}% ({s['gap_to_lp_bound_pct']:.1f}% to the bound)"
+        + (f"; {s['unserved']} orders left unplanned" if s["unserved"] else ""),
+        f"  CO2e per order: rules {s['co2_kg_per_order_rule']:.2f} kg, optimal "
+        f"{s['co2_kg_per_order_optimal']:.2f} kg",
+        "where the money is (saving = rules − optimal):",
+        f"  by sourcing rule: {_money(rep['by_sourcing_rule'], 'sourcing_rule')}",
+        f"  by node:          {_money(rep['by_node'], 'rule_nodes')}",
+        f"  by service:       {_money(rep['by_service'], 'rule_services')}",
+        f"  top {min(top, len(rep['top_orders']))} orders:"]
+    lines += [f"    #{r['order_id']} {r['channel']} to {r['region']}: {r['rule_nodes']} "
+              f"{r['rule_services']} ${r['rule_cost']:.2f} → {r['optimal_nodes']} "
+              f"{r['optimal_services']} ${r['optimal_cost']:.2f}"
+              for r in rep["top_orders"][:top]]
+    lines.append(f"details: {Path(run_dir) / OPTIMUM_JSON}, {OPTIMUM_ORDERS}")
+    return "\n".join(lines)
 
 
 def cmd_run(args) -> int:
@@ -72,6 +120,8 @@ def cmd_run(args) -> int:
     print_scenario_notes(scenario)
     outcome, path = run_and_store(scenario, args)      # rules fail before anything is written
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
+    if args.optimum:
+        print("\n" + optimum_brief(path))
     print(f"\n{len(outcome.run.orders['t_created']):,} orders simulated in "
           f"{outcome.seconds:.1f} s ({outcome.orders_per_second:,.0f} orders/s, "
           f"engine {args.engine})")
@@ -93,6 +143,9 @@ def cmd_compare(args) -> int:
         print_scenario_notes(sc)
     print(f"seed {a.seed}: both scenarios see the same demand (common random numbers)\n")
     print(kpi_table([a.name, b.name], [o.kpis["kpis"] for o in outcomes]))
+    if args.optimum:
+        for sc, p in zip((a, b), paths, strict=True):
+            print(f"\n{sc.name}: " + optimum_brief(p, top=3))
     for p in paths:
         print(f"run written to {p}")
     if args.report:

@@ -3,6 +3,6 @@ named random streams (``rng``), geography (``geo``), static network tables (``ne
 demand (``demand``), per-order state and trace rows (``records``), rule decisions
 (``decisions``: facts → engine → trace), carrying out sourcing/split and carrier outcomes
 (``sourcing``, ``carrier``), pick/pack stations (``fulfillment``), stock and replenishment
-(``inventory``), the event log (``events``) and the conservation checks every run must pass
-(``invariants``).
+(``inventory``), the event log (``events``), CO2e of shipments (``emissions``) and the
+conservation checks every run must pass (``invariants``).
 """

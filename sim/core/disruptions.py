@@ -108,6 +108,11 @@ class Disruptions:
                 extra += days
         return extra
 
+    @property
+    def suspensions(self) -> list[tuple[float, float, frozenset[int]]]:
+        """(start, end, services) of every carrier suspension."""
+        return list(self._suspensions)
+
     def suspended(self, t: float) -> frozenset[int]:
         """Services that collect nothing at ``t``."""
         out: frozenset[int] = frozenset()

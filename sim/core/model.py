@@ -30,6 +30,7 @@ from sim.core.carrier import CHEAPEST_ON_TIME, ServicePicker
 from sim.core.decisions import Decisions, check_rule_references, check_rules, first_outcome
 from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.disruptions import Disruptions, NodeChange
+from sim.core.emissions import shipment_co2_kg
 from sim.core.events import Ev, EventLog
 from sim.core.fulfillment import Shipment, Station, shipment_columns
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
@@ -88,6 +89,11 @@ class _OrderView:
         atp, daily = self.w.atp[n], self.w.net.daily_demand[n]
         return min(atp[s] / daily[s] if daily[s] > 0 else (math.inf if atp[s] > 0 else 0.0)
                    for s in self.skus)
+
+    def co2_kg(self, n: int, weight_lb: float) -> float:
+        svc = self._estimate(n, weight_lb)[0]
+        return shipment_co2_kg(float(self.w.net.distance[n, self.region]), weight_lb,
+                               svc.spec.mode == "air")
 
     def parcel_cost(self, n: int, lines: list[int]) -> float:
         skus, qtys = self.skus, self.qtys

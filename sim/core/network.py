@@ -15,7 +15,8 @@ from sim.core.demand import expected_daily_units, walk_in_daily_units
 from sim.core.geo import haversine_mi, zone_for_miles
 from sim.scenario import CarrierService, Scenario, Shift
 
-__all__ = ["Network", "ServiceInfo", "ShiftCalendar", "next_pickup", "build_network"]
+__all__ = ["Network", "ServiceInfo", "ShiftCalendar", "next_pickup", "next_pickups",
+           "build_network"]
 
 UNLIMITED = 10**12
 
@@ -54,6 +55,24 @@ class ServiceInfo:
             if weight_lb <= w:
                 return row[zone - 1]
         raise AssertionError("unreachable")
+
+    def rate_many(self, zone: np.ndarray, weight_lb: np.ndarray) -> np.ndarray:
+        """``rate`` element-wise over arrays of zones and weights; ``inf`` where the service
+        does not take the weight (below an LTL minimum)."""
+        zone = np.asarray(zone, dtype=np.int64)
+        w = np.asarray(weight_lb, dtype=float)
+        table = np.asarray(self.rates)
+        weights = np.asarray(self.weights)
+        last = len(weights) - 1
+        k = np.searchsorted(weights, w, side="left")
+        if self.spec.pricing == "ltl":
+            out = np.maximum(self.spec.min_charge,
+                             table[np.minimum(k, last), zone - 1] * w / 100.0)
+        else:
+            over = k > last
+            out = np.where(over, np.ceil(w / weights[-1]) * table[last, zone - 1],
+                           table[np.minimum(k, last), zone - 1])
+        return np.where(w >= self.spec.min_weight_lb, out, np.inf)
 
 
 class ShiftCalendar:
@@ -109,6 +128,16 @@ class ShiftCalendar:
             return 0.0
         return self._starts[k + 1] - w
 
+    def waits(self, t: np.ndarray) -> np.ndarray:
+        """``wait`` element-wise over an array of times."""
+        t = np.asarray(t, dtype=float)
+        if self.always or not self.spans:
+            return np.full(t.shape, 0.0 if self.always else math.inf)
+        w = (t + self.offset) % 168.0
+        starts, ends = np.asarray(self._starts), np.asarray(self._ends)
+        k = np.searchsorted(starts, w, side="right") - 1
+        return np.where(w < ends[k], 0.0, starts[np.minimum(k + 1, len(starts) - 1)] - w)
+
     def open_hours(self, t0: float, t1: float) -> float:
         """Shift hours within [t0, t1): the capacity base for utilisation."""
         total, week = 0.0, 168.0
@@ -161,6 +190,19 @@ def next_pickup(t: float, cutoff_hour: float, pickup_hour: float, pickup_days: l
         if (start_weekday + d) % 7 in pickup_days:
             return d * 24.0 + pickup_hour
     raise AssertionError("pickup_days is never empty")
+
+
+def next_pickups(t: np.ndarray, cutoff_hour: float, pickup_hour: float, pickup_days: list[int],
+                 start_weekday: int) -> np.ndarray:
+    """``next_pickup`` element-wise over an array of pack times."""
+    t = np.asarray(t, dtype=float)
+    day = np.floor(t / 24.0)
+    weekday = (start_weekday + day.astype(np.int64)) % 7
+    is_day = np.isin(np.arange(7), pickup_days)
+    # days from each weekday to the next pickup day strictly after it
+    after = np.array([next(k for k in range(1, 8) if is_day[(d + k) % 7]) for d in range(7)])
+    today = (t - day * 24.0 <= min(cutoff_hour, pickup_hour)) & is_day[weekday]
+    return np.where(today, day, day + after[weekday]) * 24.0 + pickup_hour
 
 
 @dataclass

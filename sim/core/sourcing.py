@@ -37,6 +37,10 @@ class NodeView(Protocol):
     def days_of_supply(self, n: int) -> float:
         """Smallest stock cover (days of forecast demand) among the order's lines at node n."""
 
+    def co2_kg(self, n: int, weight_lb: float) -> float:
+        """Estimated kg CO2e of a ``weight_lb`` parcel from node n by the cheapest on-time
+        service."""
+
 
 def _allowed(strat: SourcingStrategy, net: Network, n: int, region: int, view: NodeView,
              bypass: bool) -> bool:
@@ -103,6 +107,8 @@ def rank_nodes(strat: SourcingStrategy, net: Network, region: int, units: int, w
                 parts.append(-nodes[n].priority)
             elif k == "backlog":
                 parts.append(view.backlog(n))
+            elif k == "co2":
+                parts.append(view.co2_kg(n, weight_lb))
             else:  # days_of_supply: overstocked nodes first
                 parts.append(-view.days_of_supply(n))
         parts.append(n)

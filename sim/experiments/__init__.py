@@ -2,4 +2,5 @@
 execute (``executors``), run seeds and the one replication loop (``replication``), the
 statistics (``stats``, backed by scipy.stats), paired comparisons and summaries
 (``comparison``), batch means of one long run (``batches``), parameter sweeps (``sweeps``),
-rule-set diffs (``rule_diff``) and the CI regression check (``check``)."""
+rule-set diffs (``rule_diff``), the CI regression check (``check``) and the offline optimum in
+runs, replications and checks (``optimum``)."""

@@ -14,6 +14,11 @@ current and baseline runs by seed, and judges each KPI:
 * **not significant**: beyond the tolerance, but the interval includes 0.
 * **ok** otherwise; **info** for KPIs without a tolerance (not checked).
 
+A baseline whose runs have the offline optimum's KPIs (``baseline update --optimum``) makes the
+check solve the optimum of every run too (``sim.experiments.optimum``), so a tolerance on
+``cost_gap_to_optimal_pct`` (by default 1 point) fails a change that moves the rules further
+from the best possible plan for the same demand.
+
 Outputs: a Markdown summary for a pull-request comment and JUnit XML for CI test reporting,
 both written atomically.
 """
@@ -34,15 +39,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rules.files import first_error, format_loc
 from sim.experiments.executors import Executor
+from sim.experiments.optimum import execute_with_optimum
 from sim.experiments.replication import (
     ExperimentError,
     RunSpec,
+    execute,
     load,
     replication_specs,
     run_specs,
 )
 from sim.experiments.stats import ALPHA, paired_stat
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS, KPIS, OPTIMUM_KPIS
 from sim.measure.present import format_ci, format_delta, format_p, format_value, verdict
 from sim.scenario import Policies, Scenario, edit_scenario, scenario_hash
 from sim.store.atomic import write_atomic
@@ -109,14 +116,25 @@ class Baseline(_Strict):
     @field_validator("tolerances")
     @classmethod
     def _known(cls, v):
-        unknown = sorted(set(v) - set(KPIS))
+        unknown = sorted(set(v) - set(ALL_KPIS))
         if unknown:
-            raise ValueError(f"unknown KPI '{unknown[0]}' (known: {', '.join(KPIS)})")
+            raise ValueError(f"unknown KPI '{unknown[0]}' (known: {', '.join(ALL_KPIS)})")
         return v
 
+    @property
+    def optimum(self) -> bool:
+        """Whether the baseline runs carry the offline optimum's KPIs (the check then solves
+        it for every run too)."""
+        return any(k in r.kpis for s in self.scenarios for r in s.runs for k in OPTIMUM_KPIS)
 
-def default_tolerances() -> dict[str, Tolerance]:
-    """Starting tolerances for every KPI with a better direction (edit them in the file)."""
+
+#: Default tolerance of the gap to the offline optimum: it may grow by at most 1 point.
+GAP_TOLERANCE = Tolerance(abs=1.0)
+
+
+def default_tolerances(optimum: bool = False) -> dict[str, Tolerance]:
+    """Starting tolerances for every KPI with a better direction (edit them in the file); with
+    ``optimum``, the gap to the offline optimum too (``GAP_TOLERANCE``)."""
     out = {}
     for name, spec in KPIS.items():
         if spec.better == "none":
@@ -127,6 +145,8 @@ def default_tolerances() -> dict[str, Tolerance]:
             out[name] = Tolerance(abs=2.0, rel=0.05)
         else:                     # 2%, with a floor so KPIs near 0 do not flag rounding noise
             out[name] = Tolerance(abs=0.01, rel=0.02)
+    if optimum:
+        out["cost_gap_to_optimal_pct"] = GAP_TOLERANCE
     return out
 
 
@@ -157,13 +177,16 @@ def _rulesets(row: Mapping[str, Any]) -> dict[str, str]:
 
 def build_baseline(baseline_path: Path, scenario_paths: Sequence[str | Path], executor: Executor,
                    *, reps: int, seed: int | None, days: float | None, engine: str,
-                   tolerances: Mapping[str, Tolerance], alpha: float = ALPHA) -> Baseline:
-    """Run the suite and return its baseline (not yet written)."""
+                   tolerances: Mapping[str, Tolerance], alpha: float = ALPHA,
+                   optimum: bool = False) -> Baseline:
+    """Run the suite and return its baseline (not yet written); with ``optimum``, every run's
+    offline optimum KPIs too."""
     baseline_path = Path(baseline_path)
     scenarios = [load(p, seed, days) for p in scenario_paths]
     specs = [s for i, sc in enumerate(scenarios)
              for s in replication_specs(sc, reps, engine, scenario_index=i)]
-    runs = run_specs(specs, executor, "baseline")
+    runs = run_specs(specs, executor, "baseline", task=_task(optimum))
+    kpis = [k for k in ALL_KPIS if k in runs.columns]
     entries = []
     for i, (p, sc) in enumerate(zip(scenario_paths, scenarios, strict=True)):
         rows = runs[runs["scenario_index"] == i].to_dict("records")
@@ -171,7 +194,7 @@ def build_baseline(baseline_path: Path, scenario_paths: Sequence[str | Path], ex
             path=os.path.relpath(Path(p).resolve(), baseline_path.resolve().parent),
             name=sc.name, data_hash=_data_hash(sc), rulesets=_rulesets(rows[0]),
             runs=[BaselineRun(rep=r["rep"], seed=r["seed"], run_id=r["run_id"],
-                              kpis={k: float(r[k]) for k in KPIS}) for r in rows]))
+                              kpis={k: float(r[k]) for k in kpis}) for r in rows]))
     return Baseline(engine=engine, days=days, reps=reps, seed=seed, alpha=alpha,
                     tolerances=dict(tolerances), code_version=code_version(), scenarios=entries)
 
@@ -179,22 +202,32 @@ def build_baseline(baseline_path: Path, scenario_paths: Sequence[str | Path], ex
 def update_baseline(baseline_path: Path, executor: Executor, *,
                     scenarios: Sequence[str | Path] | None = None, reps: int | None = None,
                     seed: int | None = None, days: float | None = None,
-                    engine: str | None = None) -> Baseline:
-    """Rerun and rewrite a baseline; settings not given are kept from the existing file."""
+                    engine: str | None = None, optimum: bool | None = None) -> Baseline:
+    """Rerun and rewrite a baseline; settings not given are kept from the existing file
+    (``optimum``: whether the runs solve the offline optimum; asking for it on a baseline
+    without it adds the gap's default tolerance)."""
     baseline_path = Path(baseline_path)
     old = load_baseline(baseline_path) if baseline_path.exists() else None
     if old is None and not scenarios:
         raise BaselineError(f"{baseline_path}: does not exist; give --scenario to create it")
     keep: dict[str, Any] = {"reps": 3, "seed": None, "days": None, "engine": "compiled",
-                            "alpha": ALPHA, "tolerances": default_tolerances()}
+                            "alpha": ALPHA, "tolerances": default_tolerances(bool(optimum)),
+                            "optimum": False}
     if old is not None:
         keep.update({k: getattr(old, k) for k in keep})
-    given = {"reps": reps, "seed": seed, "days": days, "engine": engine}
+        if optimum and not old.optimum:
+            keep["tolerances"] = {**default_tolerances(True), **old.tolerances}
+    given = {"reps": reps, "seed": seed, "days": days, "engine": engine, "optimum": optimum}
     keep.update({k: v for k, v in given.items() if v is not None})
     paths = list(scenarios or [_scenario_path(baseline_path, s) for s in old.scenarios])
     new = build_baseline(baseline_path, paths, executor, **keep)
     write_atomic(baseline_path, new.model_dump_json(indent=2) + "\n")
     return new
+
+
+def _task(optimum: bool):
+    """The replication task of a suite: with the optimum's KPIs or without."""
+    return execute_with_optimum if optimum else execute
 
 
 def with_policies(scenario: Scenario, policies: Mapping[str, str]) -> Scenario:
@@ -231,7 +264,7 @@ def judge(kpi: str, base: Sequence[float], cur: Sequence[float], tolerance: Tole
           alpha: float = ALPHA) -> KpiCheck:
     """Compare current with baseline replications of ``kpi`` (element i of each: same seed)."""
     s = paired_stat(base, cur, alpha)
-    checked = tolerance is not None and KPIS[kpi].better != "none"
+    checked = tolerance is not None and ALL_KPIS[kpi].better != "none"
     allowed = tolerance.allowed(s.mean_a) if checked else math.nan
     status = "info"
     if not math.isnan(allowed):
@@ -296,14 +329,14 @@ def run_check(baseline: Baseline, baseline_path: Path, executor: Executor,
                      {"scenario_index": i, "rep": r.rep})
              for i, (entry, sc) in enumerate(zip(baseline.scenarios, scenarios, strict=True))
              for r in entry.runs]
-    runs = run_specs(specs, executor, "check")
+    runs = run_specs(specs, executor, "check", task=_task(baseline.optimum))
     rows, notes = [], {}
     for i, (entry, sc) in enumerate(zip(baseline.scenarios, scenarios, strict=True)):
         cur = runs[runs["scenario_index"] == i].set_index("seed")
         seeds = [r.seed for r in entry.runs]
         notes[entry.name] = _notes(entry, sc, cur.iloc[0].to_dict())
-        for k in KPIS:
-            if any(k not in r.kpis for r in entry.runs):
+        for k in ALL_KPIS:
+            if k not in cur.columns or any(k not in r.kpis for r in entry.runs):
                 continue                # a KPI newer than the baseline: nothing to compare
             base = [r.kpis[k] for r in entry.runs]
             c = judge(k, base, cur.loc[seeds, k].to_numpy(float),
@@ -327,8 +360,8 @@ def _tolerance_text(t: Tolerance | None) -> str:
 
 
 def _md_row(r: Mapping[str, Any], tol: Tolerance | None) -> str:
-    unit = KPIS[r["kpi"]].unit
-    cells = [KPIS[r["kpi"]].label.strip(), unit, format_value(r["base_mean"], unit),
+    unit = ALL_KPIS[r["kpi"]].unit
+    cells = [ALL_KPIS[r["kpi"]].label.strip(), unit, format_value(r["base_mean"], unit),
              format_value(r["cur_mean"], unit), format_delta(r["delta"], unit),
              format_delta(r["rel_delta"], relative=True),
              format_ci(r["ci_low"], r["ci_high"], unit), format_p(r["p_value"]),
@@ -348,7 +381,7 @@ def render_markdown(result: CheckResult) -> str:
              f"its tolerance and the paired {100 * (1 - b.alpha):g}% interval of the change "
              "excludes 0.", ""]
     flagged = t[t["status"].isin(["regression", "improved", "not significant"])]
-    lines += [f"- {_MARK[r['status']]}: **{r['scenario']}** {KPIS[r['kpi']].label.strip()} "
+    lines += [f"- {_MARK[r['status']]}: **{r['scenario']}** {ALL_KPIS[r['kpi']].label.strip()} "
               f"{format_delta(r['rel_delta'], relative=True)} (p {format_p(r['p_value'])})"
               for r in flagged.to_dict("records")]
     if not flagged.empty:
@@ -377,7 +410,7 @@ def render_junit(result: CheckResult) -> str:
         for r in part.to_dict("records"):
             case = ET.SubElement(suite, "testcase", classname=f"domlab.check.{name}",
                                  name=r["kpi"])
-            unit = KPIS[r["kpi"]].unit
+            unit = ALL_KPIS[r["kpi"]].unit
             rel = format_delta(r["rel_delta"], relative=True)
             text = (f"{r['kpi']}: baseline {format_value(r['base_mean'], unit)}, current "
                     f"{format_value(r['cur_mean'], unit)}, delta "

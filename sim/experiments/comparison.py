@@ -9,17 +9,22 @@ comparison would have given, so the variance CRN removed is visible. The statist
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 
 from sim.experiments.executors import Executor, InProcessExecutor
 from sim.experiments.replication import (
     ExperimentError,
+    RunSpec,
+    execute,
     kpi_columns,
     replication_specs,
     run_specs,
 )
 from sim.experiments.stats import ALPHA, mean_ci, paired_stat
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS
 from sim.measure.present import verdict
 from sim.scenario import Scenario
 
@@ -31,7 +36,8 @@ def summarize(df: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     rows = []
     for k in kpi_columns(df):
         e = mean_ci(df[k], alpha)
-        rows.append({"kpi": k, "label": KPIS[k].label.strip(), "unit": KPIS[k].unit, "n": e.n,
+        spec = ALL_KPIS[k]
+        rows.append({"kpi": k, "label": spec.label.strip(), "unit": spec.unit, "n": e.n,
                      "mean": e.mean, "sd": e.sd, "ci_low": e.ci[0], "ci_high": e.ci[1],
                      "half_width": e.half_width})
     return pd.DataFrame(rows)
@@ -52,7 +58,7 @@ def compare_replications(a: pd.DataFrame, b: pd.DataFrame, alpha: float = ALPHA
     rows = []
     for k in kpi_columns(a):
         s = paired_stat(pairs[f"{k}_a"], pairs[f"{k}_b"], alpha)
-        spec = KPIS[k]
+        spec = ALL_KPIS[k]
         rows.append({"kpi": k, "label": spec.label.strip(), "unit": spec.unit,
                      "better": spec.better, "n": s.n, "mean_a": s.mean_a, "mean_b": s.mean_b,
                      "delta": s.delta, "rel_delta": s.rel_delta, "ci_low": s.ci[0],
@@ -65,13 +71,15 @@ def compare_replications(a: pd.DataFrame, b: pd.DataFrame, alpha: float = ALPHA
 
 
 def run_pair(a: Scenario, b: Scenario, reps: int, executor: Executor, engine: str = "compiled",
-             desc: str = "") -> pd.DataFrame:
+             desc: str = "", task: Callable[[RunSpec], dict[str, Any]] = execute
+             ) -> pd.DataFrame:
     """Replications of ``a`` and ``b`` on the same seeds (spawned from ``a``'s): one row per
-    run, arm ``a`` or ``b``, so pairs share demand (common random numbers)."""
+    run, arm ``a`` or ``b``, so pairs share demand (common random numbers). ``task`` makes
+    each row (``sim.experiments.replication.run_specs``)."""
     b = b.model_copy(update={"seed": a.seed})
     specs = [*replication_specs(a, reps, engine, arm="a"),
              *replication_specs(b, reps, engine, arm="b")]
-    return run_specs(specs, executor, desc or f"{a.name} vs {b.name}")
+    return run_specs(specs, executor, desc or f"{a.name} vs {b.name}", task=task)
 
 
 def compare(a: Scenario, b: Scenario, reps: int = 5, executor: Executor | None = None,

@@ -25,7 +25,7 @@ import pandas as pd
 from sim.core.rng import replication_seeds
 from sim.experiments.executors import Executor
 from sim.experiments.runner import prepare_engine, run_scenario
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from sim.scenario.history import skip_bad_rows_override
 from sim.store.registry import run_row
@@ -115,18 +115,23 @@ def run_tasks(specs: Sequence[RunSpec], executor: Executor,
 
 
 def run_specs(specs: Sequence[RunSpec], executor: Executor, desc: str = "",
-              progress: Progress | None = None) -> pd.DataFrame:
-    """Run every spec on ``executor``; one row per run (labels, identity, KPIs), in spec order."""
-    return pd.DataFrame(run_tasks(specs, executor, execute, desc, progress))
+              progress: Progress | None = None,
+              task: Callable[[RunSpec], dict[str, Any]] = execute) -> pd.DataFrame:
+    """Run every spec on ``executor``; one row per run (labels, identity, KPIs), in spec order.
+    ``task`` makes each row (``execute``, or e.g.
+    ``sim.experiments.optimum.execute_with_optimum`` to add the optimum's KPIs)."""
+    return pd.DataFrame(run_tasks(specs, executor, task, desc, progress))
 
 
 def replicate(scenario: Scenario, reps: int, executor: Executor, engine: str = "compiled",
-              **labels: Any) -> pd.DataFrame:
-    """``reps`` replications of ``scenario``: one row per replication."""
+              task: Callable[[RunSpec], dict[str, Any]] = execute, **labels: Any
+              ) -> pd.DataFrame:
+    """``reps`` replications of ``scenario``: one row per replication (rows by ``task``)."""
     return run_specs(replication_specs(scenario, reps, engine, **labels), executor,
-                     f"{scenario.name} ×{reps}")
+                     f"{scenario.name} ×{reps}", task=task)
 
 
 def kpi_columns(df: pd.DataFrame) -> list[str]:
-    """The registry KPIs present in ``df``, in registry order."""
-    return [k for k in KPIS if k in df.columns]
+    """The registry KPIs present in ``df`` (the optimum's too, when computed), in registry
+    order."""
+    return [k for k in ALL_KPIS if k in df.columns]

@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from sim.core.emissions import air_services, shipment_co2_kg
 from sim.core.inventory import LEVELS, LOST, LOST_TO_ONLINE, SOLD
 from sim.core.model import RunResult, Status
 from sim.core.network import ShiftCalendar
 
-__all__ = ["KPIS", "KpiSpec", "COST_COMPONENTS", "compute_kpis", "window_orders", "breakdowns"]
+__all__ = ["KPIS", "OPTIMUM_KPIS", "ALL_KPIS", "KpiSpec", "COST_COMPONENTS", "compute_kpis",
+           "window_orders", "breakdowns"]
 
 HOURS = 24.0
 
@@ -448,6 +450,23 @@ def _mean_distance(run):
     return _mean(run.shipments["distance"][_parcel_mask(run)].astype(float))
 
 
+def _co2_kg(run):
+    """Kg CO2e of the window's orders' carrier shipments: each shipment's transport (its own
+    weight, so riders count theirs) plus packaging once per parcel (``sim.core.emissions``)."""
+    m = _parcel_mask(run, riders=True)
+    if not m.any():
+        return 0.0
+    sh = run.shipments
+    air = air_services(run.scenario)[sh["service"][m].astype(np.int64)]
+    parcels = (sh["host"][m].astype(np.int64) < 0).astype(float)
+    return float(shipment_co2_kg(sh["distance"][m].astype(float),
+                                 sh["weight"][m].astype(float), air, parcels).sum())
+
+
+def _shipped_units(run):
+    return int(run.shipments["units"][_ship_mask(run)].astype(np.int64).sum())
+
+
 def _ship_cost_per_shipment(run):
     cost = run.shipments["ship_cost"][_parcel_mask(run, riders=True)].astype(float)
     return _ratio(float(cost.sum()), int(_parcel_mask(run).sum()))
@@ -723,6 +742,13 @@ KPIS: dict[str, KpiSpec] = {
                                     "hold_hours): the delay consolidation adds."),
     "mean_ship_distance_mi": KpiSpec(_mean_distance, "mi", "lower", "Mean shipping distance",
                                      "Mean node-to-customer distance per shipment."),
+    "co2_kg_per_order": KpiSpec(_per_order(_co2_kg), "kg", "lower", "CO2e per order",
+                                "kg CO2e of the carrier shipments of the window's orders "
+                                "(distance × weight × the service mode's emission factor, plus "
+                                "packaging per parcel; sim.core.emissions) / shipped orders."),
+    "co2_kg_per_unit": KpiSpec(lambda r: _ratio(_co2_kg(r), _shipped_units(r)), "kg", "lower",
+                               "  CO2e per unit",
+                               "The same kg CO2e / units shipped to the window's orders."),
     "walk_in_units": KpiSpec(_walk_in_units, "units", "none", "Store walk-in units",
                              "Units store shoppers asked for in the window."),
     "walk_in_fill_rate_pct": KpiSpec(_walk_in_fill, "%", "higher", "Walk-in fill rate",
@@ -739,6 +765,34 @@ KPIS: dict[str, KpiSpec] = {
         "orders: sales online fulfilment took from shoppers (a lower bound: units online "
         "orders had already shipped are not counted)."),
 }
+
+
+def _optimum_kpi(name: str) -> Callable[[RunResult], float]:
+    def fn(run: RunResult) -> float:
+        from sim.measure.optimum import optimise  # scipy's solvers: only when asked
+
+        return optimise(run).kpis()[name]
+    return fn
+
+
+#: KPIs of the offline optimum (``sim.measure.optimum``). Solving takes seconds, so they are
+#: computed only when asked (``domlab run --optimum``; ``optimise(run).kpis()`` computes both
+#: at once) and ``compute_kpis`` leaves them out: a plain run's kpis.json does not change.
+OPTIMUM_KPIS: dict[str, KpiSpec] = {
+    "cost_optimal_per_order": KpiSpec(
+        _optimum_kpi("cost_optimal_per_order"), "$", "none", "Optimal fulfilment cost/order",
+        "Fulfilment cost per shipped order of the window (as cost_per_order) had the orders "
+        "the rules shipped by carrier been sourced, split and given a service by the offline "
+        "optimum (rolling daily MILP over the same orders, stock, pick capacity and rate "
+        "cards; sim.measure.optimum)."),
+    "cost_gap_to_optimal_pct": KpiSpec(
+        _optimum_kpi("cost_gap_to_optimal_pct"), "%", "lower", "  gap to the optimum",
+        "How much more the rules paid in shipping + handling + split penalty than the "
+        "offline optimum for the same orders of the window, in % of the optimum's cost."),
+}
+
+#: Every KPI spec by name, the optional ones included (for looking up labels and units).
+ALL_KPIS: dict[str, KpiSpec] = {**KPIS, **OPTIMUM_KPIS}
 
 
 def breakdowns(run: RunResult) -> dict[str, dict[str, float]]:

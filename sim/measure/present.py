@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS
 
 __all__ = ["COUNT_UNITS", "VERDICTS", "format_value", "format_delta", "format_ci",
            "format_half_width", "format_p", "relative_change", "verdict", "text_table"]
@@ -88,11 +88,11 @@ def relative_change(delta: float | None, base: float | None) -> float:
 
 
 def verdict(kpi: str, delta: float, significant: bool) -> str:
-    """``better`` / ``worse`` (in ``KPIS[kpi].better``'s direction), ``changed`` (a KPI without
+    """``better`` / ``worse`` (in ``ALL_KPIS[kpi].better``'s direction), ``changed`` (a KPI without
     a direction) or ``no significant difference``: the one reading of a change everywhere."""
     if not significant or not _finite(delta) or delta == 0:
         return "no significant difference"
-    better = KPIS[kpi].better
+    better = ALL_KPIS[kpi].better
     if better not in ("higher", "lower"):
         return "changed"
     return "better" if (delta > 0) == (better == "higher") else "worse"

@@ -287,10 +287,15 @@ class CarrierService(_Frozen):
     (heavier shipments go as several parcels of the heaviest bracket). ``ltl`` pricing (pallet
     freight): a row is the price per 100 lb for shipments up to ``weight_lb_max`` (the heaviest
     row beyond), at least ``min_charge``; the service takes only shipments of at least
-    ``min_weight_lb``."""
+    ``min_weight_lb``. ``mode`` (ground or air) selects the emission factor of its shipments
+    (``sim.core.emissions``)."""
 
     name: str
     pricing: Literal["parcel", "ltl"] = "parcel"
+    # Left out of dumps when ground, so scenarios that never set it keep their hash.
+    mode: Literal["ground", "air"] = Field("ground", exclude_if=lambda v: v == "ground",
+                                           description="how shipments travel: by road or by "
+                                           "air (the emission factor; overnight services fly)")
     min_charge: float = Field(0.0, ge=0, le=1e6)
     min_weight_lb: float = Field(0.0, ge=0, le=1e6)
     rate_card: list[RateRow] = Field(min_length=1)

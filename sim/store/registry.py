@@ -5,7 +5,8 @@ temporary name and renamed into place, so parallel writers (workers, CI jobs) ne
 readers never see half a file; re-running the same run replaces its row. Columns: ``run_id``,
 ``scenario``, ``scenario_hash``, ``seed``, ``engine``, ``rules_<point>`` (rule-set name + content
 hash per decision point), ``code_version``, ``created_at`` (UTC, ISO 8601), ``wall_seconds``,
-``orders_simulated``, then every KPI of ``sim.measure.kpis.KPIS`` under its own name.
+``orders_simulated``, then every KPI of ``sim.measure.kpis.KPIS`` under its own name (and the
+offline optimum's, ``OPTIMUM_KPIS``, for runs that computed it).
 
 DuckDB: ``SELECT * FROM read_parquet('runs/_registry/*.parquet', union_by_name = true)``.
 ``read_registry`` also lists the run directories a plain ``domlab run`` writes
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
 from sim.store.atomic import write_atomic
 
@@ -69,7 +70,7 @@ def registry_row(row: dict[str, Any], code_version: str, created_at: str) -> dic
     out.update({k: row[k] for k in sorted(row) if k.startswith("rules_")})
     out.update(code_version=code_version, created_at=created_at,
                wall_seconds=row.get("wall_seconds"), orders_simulated=row.get("orders_simulated"))
-    out.update({k: row[k] for k in KPIS if k in row})
+    out.update({k: row[k] for k in ALL_KPIS if k in row})
     return out
 
 
