@@ -63,10 +63,11 @@ def load_upload(data: bytes, filename: str) -> tuple[Scenario | None, str | None
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def simulate(key: str, save_root: str | None, _scenario: Scenario, engine: str,
-             label: str) -> ad.AppRun:
+             label: str, optimum: bool = False) -> ad.AppRun:
     """One run of ``_scenario`` (``key`` = ``app_data.run_key``: content, rules and engine),
-    saved under ``label`` (the scenario with its what-ifs)."""
-    return ad.simulate(_scenario, engine, save_root, label)
+    saved under ``label`` (the scenario with its what-ifs), with its offline optimum if
+    asked."""
+    return ad.simulate(_scenario, engine, save_root, label, optimum)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class Settings:
     engine: str
     save: bool
     uploads: dict[str, Scenario] = field(default_factory=dict)
+    optimum: bool = False
 
 
 @dataclass
@@ -158,6 +160,10 @@ def sidebar() -> Settings:
     engine = sb.radio("Rule engine", ENGINES, key="engine", horizontal=True,
                       help="compiled: plain-Python closures (fast); durable: durable-rules, "
                       "the reference. Both decide identically.")
+    optimum = sb.checkbox("Offline optimum (cost gap)", value=False, key="optimum",
+                          help="Also solve each run's best possible fulfilment plan for the "
+                          "same orders, stock and capacity (HiGHS; adds seconds per run) and "
+                          "show how far the rules are from it, and where the money is.")
     save = sb.checkbox(f"Save runs to {_short(RUNS_ROOT)}/", value=True, key="save",
                        help="Saved runs appear under Past runs and render with "
                        "`domlab report`.")
@@ -180,7 +186,7 @@ def sidebar() -> Settings:
         sb.success(f"{up.name}: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "
                    f"{len(scenario.channels)} channels: pick '{name}' below.")
     return Settings(int(slots), float(horizon), int(seed), int(reps), str(engine), bool(save),
-                    uploads)
+                    uploads, bool(optimum))
 
 
 def _short(path: Path) -> str:
@@ -298,7 +304,8 @@ class Result:
 def config_key(slots: Sequence[Slot], settings: Settings) -> str:
     """Identity of the current inputs (to tell when shown results are stale)."""
     keys = [ad.run_key(s.scenario, settings.engine) if s.scenario else "?" for s in slots]
-    return "|".join([*keys, f"reps={settings.reps}", *[s.label for s in slots]])
+    return "|".join([*keys, f"reps={settings.reps}", f"optimum={settings.optimum}",
+                     *[s.label for s in slots]])
 
 
 def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
@@ -315,7 +322,8 @@ def run_all(slots: Sequence[Slot], settings: Settings) -> Result | None:
 
     def run(scenario: Scenario, engine: str) -> ad.AppRun:
         label = names.get(unseeded(scenario), scenario.name)
-        return simulate(ad.run_key(scenario, engine), save_root, scenario, engine, label)
+        return simulate(ad.run_key(scenario, engine), save_root, scenario, engine, label,
+                        settings.optimum)
 
     def progress(done: int, total: int, spec) -> None:
         bar.progress(done / total, text=f"{spec.labels['label']}: replication "
@@ -435,6 +443,39 @@ def show_interactive_charts(views: Sequence[RunView], reps: dict[str, Any] | Non
             with col:
                 st.altair_chart(INTERACTIVE_CHARTS[title](views, reps), width="stretch",
                                 key=f"{where}_chart_{title}")
+
+
+def show_optimum(result: Result) -> None:
+    """How far each scenario's rules are from the offline optimum, and where the money is."""
+    groups = [g for g in result.groups if g.first.optimum is not None]
+    if not groups:
+        return
+    st.subheader("Where the money is")
+    st.caption("The offline optimum plans the same shipped orders with the same stock as it "
+               "arrived, pick capacity and rate cards, keeping every promise the rules kept "
+               "(HiGHS, daily windows; the gap uses the achievable MILP plan, the LP bound is "
+               "below it). Saving = what the rules paid − what the optimum pays, by the rule "
+               "that decided, node and service.")
+    tabs = st.tabs([g.label for g in groups])
+    for tab, g in zip(tabs, groups, strict=True):
+        with tab:
+            opt, k = g.first.optimum, g.first.kpis
+            c = st.columns(3)
+            c[0].metric("Gap to optimal", f"{k['cost_gap_to_optimal_pct']:.2f} %",
+                        border=True)
+            c[1].metric("Optimal fulfilment cost per order",
+                        f"${k['cost_optimal_per_order']:,.2f}",
+                        f"rules ${k['cost_per_order']:,.2f}", delta_color="off", border=True)
+            c[2].metric("LP lower bound per order",
+                        f"${opt['summary'].get('lp_bound_per_order', float('nan')):,.2f}",
+                        border=True)
+            for name, title in (("by_sourcing_rule", "By sourcing rule"),
+                                ("by_node", "By node the rules used"),
+                                ("moves", "Moves (rules' node → optimal node)"),
+                                ("top_orders", "The 20 most expensive differing orders")):
+                if name in opt and len(opt[name]):
+                    st.markdown(f"**{title}**")
+                    st.dataframe(opt[name].round(2), hide_index=True)
 
 
 def show_breakdowns(result: Result) -> None:
@@ -715,6 +756,7 @@ def main() -> None:
         with tabs[0]:
             show_summary(result)
             show_kpis(result)
+            show_optimum(result)
             show_interactive_charts([g.first.run_view(g.label) for g in result.groups],
                                     {g.label: g.frame() for g in result.groups})
         with tabs[1]:

@@ -45,7 +45,7 @@ from rules.schema import LIBRARY, RuleError, load_ruleset, resolve_ruleset_path
 from sim.experiments.comparison import compare_replications, summarize
 from sim.experiments.executors import InProcessExecutor
 from sim.experiments.replication import Progress, replication_specs, run_tasks
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS, KPIS
 from sim.measure.present import format_ci, format_delta, format_half_width, format_value
 from sim.scenario import Scenario, ScenarioError, edit_scenario, load_scenario
 from sim.store.registry import read_registry
@@ -381,6 +381,8 @@ class AppRun:
     nodes: pd.DataFrame
     flows: pd.DataFrame
     run_dir: str | None = None
+    #: with the offline optimum: its summary and the where-the-money-is tables
+    optimum: dict[str, Any] | None = None
 
     @property
     def seed(self) -> int:
@@ -453,18 +455,25 @@ def _compact(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def simulate(scenario: Scenario, engine: str = "compiled",
-             save_root: str | Path | None = None, label: str | None = None) -> AppRun:
+             save_root: str | Path | None = None, label: str | None = None,
+             optimum: bool = False) -> AppRun:
     """Run ``scenario`` (``sim.experiments.runner.run_scenario``) and collect what the app shows.
 
     With ``save_root`` the run directory is written there as ``domlab run`` writes it (with
     ``view.json``, so ``domlab report`` can render it), and its run-registry row; ``label``
-    (e.g. the scenario with its what-ifs) names the run there.
+    (e.g. the scenario with its what-ifs) names the run there. With ``optimum`` the run's
+    offline optimum is solved too (``sim.experiments.optimum``): its KPIs join the run's, and
+    the where-the-money-is tables are kept (and written to the run directory).
     """
     from sim.experiments.runner import run_scenario
     from sim.store.rundir import orders_table, shipments_table, trace_table
 
     outcome = run_scenario(scenario, engine)
     run = outcome.run
+    solved = None
+    if optimum:
+        from sim.experiments.optimum import add_optimum
+        solved = add_optimum(outcome)
     view = RunView.from_run(label or scenario.name, run, outcome.kpis)
     events = run.events.to_arrow([n.name for n in scenario.nodes],
                                  [s.id for s in scenario.skus]).to_pandas()
@@ -477,8 +486,15 @@ def simulate(scenario: Scenario, engine: str = "compiled",
         shipments=_compact(shipments_table(run).to_pandas()), events=_compact(events),
         trace=_compact(trace_table(run).to_pandas()), coverage=_coverage(run),
         nodes=nodes, flows=flows)
+    if solved is not None:
+        from sim.measure.optimum import where_the_money_is
+        app_run.optimum = {"summary": outcome.kpis["optimum"],
+                           **where_the_money_is(solved)}
     if save_root is not None:
         app_run.run_dir = str(save_run(outcome, view, Path(save_root), register=True))
+        if solved is not None:
+            from sim.experiments.optimum import write_optimum
+            write_optimum(Path(app_run.run_dir), solved)
     return app_run
 
 
@@ -550,7 +566,7 @@ def views_table(views: Sequence[RunView]) -> KpiTable:
     HTML report shows them (``reports.html.kpi_rows``)."""
     labels = [v.name for v in views]
     data, trends = [], []
-    for r in kpi_rows(views):
+    for r in kpi_rows(views, ALL_KPIS):
         rec = {"KPI": r["kpi"], "Unit": r["unit"]}
         rec.update(dict(zip(labels, r["values"], strict=True)))
         tr = {}
@@ -580,7 +596,7 @@ def kpi_table(groups: Sequence[RunGroup]) -> KpiTable:
     summaries = [summarize(f).set_index("kpi") for f in frames]
     comparisons = [compare_replications(base, f).set_index("kpi") for f in frames[1:]]
     data, trends = [], []
-    for key, spec in KPIS.items():
+    for key, spec in ALL_KPIS.items():
         if key not in base.columns:
             continue
         u = spec.unit

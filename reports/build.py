@@ -13,6 +13,7 @@ import yaml
 from reports.charts import RunView
 from reports.html import kpi_rows, render_html
 from reports.markdown import write_markdown
+from sim.measure.kpis import ALL_KPIS
 from sim.store.rundir import write_run
 
 __all__ = ["VIEW_FILE", "save_run", "load_view", "report_for_runs", "run_facts"]
@@ -59,7 +60,7 @@ def report_for_runs(run_dirs: Sequence[Path], out_dir: Path, title: str) -> Path
     """Write ``report.html`` (self-contained) and ``report.md`` comparing the runs; returns the
     HTML path. The first run is the baseline for deltas."""
     views = [load_view(d) for d in run_dirs]
-    rows = kpi_rows(views)
+    rows = kpi_rows(views, ALL_KPIS)       # the optimum's KPIs too, when the runs have them
     out_dir = Path(out_dir)
     runs = [run_facts(d, v.name) for d, v in zip(run_dirs, views, strict=True)]
     html = render_html(views, title, rows, out_dir / "report.html", runs=runs)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.comparison import compare_replications
-from sim.measure.kpis import KPIS
+from sim.measure.kpis import ALL_KPIS as KPIS
 from sim.measure.present import format_ci, format_delta, format_value, relative_change
 
 __all__ = ["HEADLINE", "Change", "changes", "kpi_cards", "headline_text", "kpi_export",
@@ -27,7 +27,7 @@ __all__ = ["HEADLINE", "Change", "changes", "kpi_cards", "headline_text", "kpi_e
 
 #: KPIs of the summary row, most decisive first.
 HEADLINE = ("total_cost_per_order", "cost_per_order", "on_time_pct", "lead_time_mean_h",
-            "order_fill_rate_pct", "backorders")
+            "order_fill_rate_pct", "backorders", "co2_kg_per_order", "cost_gap_to_optimal_pct")
 #: The verdict of a change measured on one run per scenario.
 SINGLE_RUN = "one run: not tested"
 #: Total-cost components by display name (breakdowns["total_cost"] keys).

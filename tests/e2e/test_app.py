@@ -101,7 +101,7 @@ def test_default_compare_runs_and_shows_kpi_table(app, runs_dir):
     assert [m.label for m in at.metric] == ["Total cost per order",
                                             "Fulfilment cost per order", "On-time delivery",
                                             "Order-to-delivery, mean", "Order fill rate",
-                                            "Backordered (ever)"]
+                                            "Backordered (ever)", "CO2e per order"]
     assert any("Done: 2 runs" in p.proto.text for p in at.get("progress"))
     # saved runs are browsable under Past runs
     past = at.dataframe[-1].value
@@ -300,6 +300,17 @@ def test_a_sweep_runs_its_grid_and_marks_the_pareto_front(app):
                        & (table["on_time_pct"] >= p["on_time_pct"])]
         assert better.empty
     assert any("Done: 6 points" in p.proto.text for p in at.get("progress"))
+
+
+def test_the_offline_optimum_shows_the_gap_and_where_the_money_is(app):
+    app.number_input(key="horizon").set_value(3)
+    app.checkbox(key="optimum").check()
+    at = run_compare(app.run())
+    gaps = [m for m in at.metric if m.label == "Gap to optimal"]
+    assert len(gaps) == 2 and all(number(m.value) >= 0 for m in gaps)
+    kpis = kpi_frame(at)
+    assert "  gap to the optimum" in kpis.index
+    assert frame_with(at, "saving").shape[0] > 0
 
 
 def test_whatif_date_windows_become_scheduled_events():
