@@ -161,7 +161,7 @@ def test_compare_in_browser(streamlit_url, tmp_path):
             # the summary row: one card per headline KPI, with a verdict
             metrics = page.locator("[data-testid='stMetric']")
             metrics.first.wait_for(timeout=20_000)
-            assert metrics.count() == 6
+            assert metrics.count() == 7
             assert "one run: not tested" in metrics.first.inner_text()
             page.get_by_text("Done: 2 runs").wait_for(timeout=30_000)
             # every chart is an interactive Vega-Lite chart; a tooltip shows on hover
