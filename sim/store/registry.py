@@ -9,7 +9,8 @@ hash per decision point), ``code_version``, ``created_at`` (UTC, ISO 8601), ``wa
 
 DuckDB: ``SELECT * FROM read_parquet('runs/_registry/*.parquet', union_by_name = true)``.
 ``read_registry`` also lists the run directories a plain ``domlab run`` writes
-(``<root>/<run-id>/kpis.json``) that have no registry row.
+(``<root>/<run-id>/kpis.json``) that have no registry row; hidden entries (``.<run-id>.tmp-…``
+left by a writer killed mid-way, see ``sim.store.gc``) are never runs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import yaml
 
 from sim.measure.kpis import KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
-from sim.store.atomic import write_atomic
+from sim.store.atomic import is_hidden, write_atomic
 
 if TYPE_CHECKING:
     from sim.experiments.runner import Outcome
@@ -141,7 +142,8 @@ def read_registry(root: Path | str = "runs", include_run_dirs: bool = True) -> p
     if include_run_dirs and root.is_dir():
         known = set(reg["run_id"])
         extra = [_run_dir_row(d) for d in sorted(root.iterdir())
-                 if (d / "kpis.json").is_file() and d.name not in known]
+                 if not is_hidden(d.name) and (d / "kpis.json").is_file()
+                 and d.name not in known]
         if extra:
             reg = pd.concat([reg, pd.DataFrame(extra).assign(source="run_dir")],
                             ignore_index=True)
