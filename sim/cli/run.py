@@ -95,9 +95,9 @@ def cmd_run(args) -> int:
     """Simulate one scenario and write its run directory."""
     scenario = load_cli_scenario(args.scenario, args.seed, args.days, args.skip_bad_rows)
     check_output_dir(args.out, [run_dir_name(scenario)])
-    print_scenario_notes(scenario)
     with about(args.scenario):
         outcome, path = run_and_store(scenario, args)  # rules fail before anything is written
+    print_scenario_notes(scenario)                     # after: a refusal is its one line
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     print(f"\n{len(outcome.run.orders['t_created']):,} orders simulated in "
           f"{outcome.seconds:.1f} s ({outcome.orders_per_second:,.0f} orders/s, "
