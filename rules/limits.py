@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "FINITE", "MAX_COUNT", "MAX_MONEY", "MAX_RATE", "MAX_SEED", "MAX_PRIORITY", "MAX_NAME",
@@ -41,9 +41,15 @@ MAX_YAML_DEPTH = 64              # nesting levels of a YAML document
 MAX_YAML_NODES = 1_000_000       # values of a YAML document with every alias expanded
 MAX_EXTENDS = 20                 # ``extends:`` bases in one chain
 
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("must be printable: no control characters or line breaks")
+    return text
+
+
 #: A name or id: 1–100 printable characters (no control characters, no line breaks).
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME,
-                                        pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME),
+                 AfterValidator(_printable)]
 #: Free text (descriptions): at most 10,000 characters.
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 #: A file path or rule-set reference.

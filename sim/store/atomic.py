@@ -3,11 +3,19 @@
 ``write_atomic`` writes a file beside its target and renames it into place. ``atomic_dir``
 builds a directory under a temporary name, ``.<name>.tmp-<pid>-<random>`` (hidden, and naming
 the process that owns it), and renames it into place holding an exclusive ``fcntl.flock`` on
-the parent directory, so concurrent writers of the same directory take turns: each rename is
-complete, the last writer's directory stays (same run id ⇒ same scenario, seed, rules and
-backend, so the same KPIs) and no temporary directory is left behind. A writer killed mid-way
-(``kill -9``) leaves its temporary directory: every reader skips hidden names, and
-``sim.store.gc`` removes it once its owner is gone.
+the parent directory, so writers of the same directory take turns:
+
+* a directory placed *while* this writer was building its own (another directory than the one
+  in place when it began) comes from a concurrent writer of the same run (same run id ⇒ same
+  scenario, seed, rules and backend, so the same KPIs): it is kept, and this writer discards
+  its temporary directory, so the first complete copy wins and is never deleted under a reader;
+* a directory placed *before* this writer started (an earlier run, maybe by older code) is
+  replaced: moved aside as ``.<name>.old-<pid>-<random>``, the new one renamed in, the old one
+  deleted. (A reader holding the old directory open then sees it emptied.)
+
+Either way exactly one complete directory results and nothing temporary is left. A writer
+killed mid-way (``kill -9``) leaves its temporary directory: every reader skips hidden names,
+and ``sim.store.gc`` removes it once its owner is gone.
 """
 
 from __future__ import annotations
@@ -97,6 +105,8 @@ class atomic_dir:  # noqa: N801 - used like a function in a with-statement
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent,
                                          prefix=f".{self.final.name}.tmp-{os.getpid()}-"))
+        self.before = _identity(self.final)        # what was in place when this writer began
+        self.kept_existing = False
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -107,11 +117,23 @@ class atomic_dir:  # noqa: N801 - used like a function in a with-statement
         old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}-"
                                    f"{self.tmp.name.rsplit('-', 1)[-1]}")
         with root_lock(self.final.parent):
-            replaced = False
-            if self.final.exists():
-                os.replace(self.final, old)
-                replaced = True
-            os.replace(self.tmp, self.final)
-            _fsync_dir(self.final.parent)
-        if replaced:
-            shutil.rmtree(old, ignore_errors=True)
+            now = _identity(self.final)
+            if now is not None and now != self.before:
+                self.kept_existing = True             # a concurrent writer finished first
+            elif now is not None:
+                os.replace(self.final, old)           # an earlier run: this one replaces it
+            if not self.kept_existing:
+                os.replace(self.tmp, self.final)
+                _fsync_dir(self.final.parent)
+        shutil.rmtree(self.tmp if self.kept_existing else old, ignore_errors=True)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Which directory is at ``path`` (device, inode, change time), or None if none is: every
+    placement renames a new directory in, so a different identity means another writer
+    placed one."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_ctime_ns
