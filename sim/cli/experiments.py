@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.cli.run import kpi_table, print_scenario_notes, run_and_store, run_dir_name
+from sim.cli.run import about, kpi_table, print_scenario_notes, run_and_store, run_dir_name
 from sim.experiments.batches import batch_means_table
 from sim.experiments.check import load_baseline, run_check, update_baseline, write_reports
 from sim.experiments.comparison import compare_replications, run_pair, summarize
@@ -118,7 +118,8 @@ def _run_batches(args) -> int:
         raise ExperimentError(f"--batches: need at least 2 batches (got {args.batches})")
     scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
     check_output_dir(args.out, [run_dir_name(scenario)])
-    outcome, path = run_and_store(scenario, args)
+    with about(args.scenario):
+        outcome, path = run_and_store(scenario, args)
     print_scenario_notes(scenario)
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     table = batch_means_table(outcome.run, args.batches)
@@ -141,7 +142,7 @@ def cmd_run_experiment(args) -> int:
     scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
     name = f"{scenario.name}-r{args.reps}-{_experiment_id(scenario_hash(scenario), args.engine)}"
     check_output_dir(args.out, [name])
-    with _executor(args) as ex:
+    with _executor(args) as ex, about(args.scenario):
         runs = replicate(scenario, args.reps, ex, args.engine)
     print_scenario_notes(scenario)
     _print_summary(scenario, runs, args.engine, ex.name)

@@ -10,6 +10,10 @@ the worksheet's row) so validation errors can point at a row. Both formats read 
   becomes one, Excel cells keep their type (dates at midnight become dates);
 * a cell ``[...]`` is a JSON list (``[1, 2, 2, 3]``, or objects: ``[{"start_hour": 6}]``);
 * a dotted column name nests: ``capacity.pickers`` sets ``{"capacity": {"pickers": …}}``.
+
+A table must be a regular file of at most ``rules.limits.MAX_DATA_BYTES`` (not a device, FIFO
+or directory), UTF-8 if CSV, with at most ``MAX_ROWS`` rows; a workbook may unzip to at most
+``MAX_UNZIPPED_BYTES``.
 """
 
 from __future__ import annotations
@@ -100,9 +104,13 @@ def _csv_records(path: Path) -> Records:
     reader = csv.reader(ln for _, ln in kept)
     out: Records = []
     start = 0
-    for rec in reader:
-        out.append((kept[start][0], [_csv_cell(v) for v in rec]))
-        start = reader.line_num       # lines consumed so far: the next record starts there
+    try:
+        for rec in reader:
+            out.append((kept[start][0], [_csv_cell(v) for v in rec]))
+            start = reader.line_num   # lines consumed so far: the next record starts there
+    except csv.Error as exc:          # a cell over csv's field size limit (128 KiB), say
+        line = kept[min(start, len(kept) - 1)][0]
+        raise TableError("file", f"{path}: line {line}: malformed CSV: {exc}") from None
     return out
 
 
@@ -203,9 +211,10 @@ def _table(source: str, records: Records) -> Table:
             if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
                 try:
                     value = json.loads(value)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
+                    why = exc if isinstance(exc, ValueError) else "nested too deeply"
                     table.problems.append(f"{source} row {number}: {name}: not a JSON list "
-                                          f"({exc})")
+                                          f"({why})")
                     continue
             _put(row, path, value)
         if row:

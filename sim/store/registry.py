@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
+from rules.files import read_yaml
 from sim.measure.kpis import KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
 from sim.store.atomic import is_hidden, write_atomic
@@ -107,9 +107,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _hash_of(scenario_yaml: Path) -> str | None:
+    """The hash of a run directory's resolved scenario (read with the limited YAML reader: a
+    run directory may come from elsewhere), or None if it cannot be read."""
     try:
-        return scenario_hash(scenario_from_dict(yaml.safe_load(scenario_yaml.read_text())))
-    except (OSError, yaml.YAMLError, ScenarioError):
+        return scenario_hash(scenario_from_dict(read_yaml(scenario_yaml, ScenarioError)))
+    except ScenarioError:
         return None
 
 

@@ -337,7 +337,25 @@ _TEXT_ATTACKS = ["deep", "deep_map", "bomb", "recursive", "bigint", "latin1", "b
 _FILE_ATTACKS = [("/dev/urandom", None), ("/dev/zero", None), ("/dev/null", None),
                  ("fifo.csv", "fifo"), ("loop.csv", "loop"), ("folder.csv", "dir"),
                  ("missing.csv", None), ("latin1.csv", "latin1"), ("big.csv", "big"),
-                 ("book.xlsx", "dev_zero_link"), ("skus.csv", "good")]
+                 ("book.xlsx", "dev_zero_link"), ("skus.csv", "good"), ("cell.csv", "bigcell"),
+                 ("json.csv", "deepjson"), ("nan.csv", "nancells"), ("empty.csv", "empty"),
+                 ("book2.xlsx", "notzip")]
+def _nan_cells(good: str) -> str:
+    """Every data row's second cell ``nan`` and last cell ``1e999`` (infinite as a float)."""
+    head, *rows = good.splitlines()
+    cells = [r.split(",") for r in rows]
+    return "\n".join([head, *(",".join([c[0], "nan", *c[2:-1], "1e999"]) for c in cells)]) + "\n"
+
+
+#: Hostile contents of a table or history file, from its good text.
+_CONTENTS = {
+    "latin1": lambda good: good.replace("S0", "S\xe9").encode("latin-1"),
+    "bigcell": lambda good: good + "S9," + "x" * 200_000 + ",1,1,1\n",
+    "deepjson": lambda good: good + '"' + "[" * 30_000 + "]" * 30_000 + '",1,1,1,1\n',
+    "nancells": lambda good: _nan_cells(good),
+    "empty": lambda good: "",
+    "notzip": lambda good: good,
+}
 
 
 def _dump(sc: dict[str, Any]) -> str:
@@ -370,8 +388,8 @@ def file_attack(draw) -> Case:
     good = _history_csv(sc) if history else _skus_csv(sc["skus"])
     if special == "good":
         files[ref] = good
-    elif special == "latin1":
-        files[ref] = good.replace("S0", "S\xe9").encode("latin-1")
+    elif special in _CONTENTS:
+        files[ref] = _CONTENTS[special](good)
     elif special is not None:
         specials[ref] = special
     if history:
