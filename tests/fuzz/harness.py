@@ -5,7 +5,7 @@ A case must end in one of two ways:
 * **ok**: exit 0, the run's conservation invariants hold (``sim.core.invariants``), its
   ``kpis.json`` has only finite numbers, and no hidden temporary entry is left in ``--out``;
 * **refused**: exit 2 with one line ``domlab: error: FILE: FIELD: message`` naming a file of
-  the case (or the listed form, ``FILE: N problems:`` then indented lines, for many bad rows).
+  the case (or, for bad rows, the row-by-row forms of tables and order histories).
 
 Anything else is a failure: **crash** (another exit code or an exception escaping ``main``),
 **silent** (exit 0 but an invariant violated, a non-finite KPI or a leftover), **unclear** (exit
@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import traceback
 import warnings
@@ -118,6 +119,20 @@ def _check_run(out: Path, outcomes: list) -> str | None:
     return f"KPI {bad[0]} is not finite" if bad else None
 
 
+_HISTORY_HEAD = re.compile(r"domlab: error: (.+): [\d,]+ bad rows? of [\d,]+ ")
+
+
+def _row_list(lines: list[str]) -> bool:
+    """Whether several lines are one of the two row-by-row refusals: a table's (``FILE: N
+    problems:`` then indented lines) or an order history's (``FILE: N bad rows of M …`` then
+    ``FILE: row R: …`` lines and maybe ``… and K more``)."""
+    if lines[0].endswith("problems:"):
+        return all(ln.startswith("  ") for ln in lines[1:])
+    head = _HISTORY_HEAD.match(lines[0])
+    return head is not None and all(ln.startswith((f"{head[1]}: row ", "… and "))
+                                    for ln in lines[1:])
+
+
 def _check_refusal(err: str, root: Path) -> str | None:
     """What is wrong with an exit-2 message, or None for a clean refusal."""
     lines = err.rstrip("\n").splitlines()
@@ -125,8 +140,7 @@ def _check_refusal(err: str, root: Path) -> str | None:
         return f"no 'domlab: error:' line: {err[:200]!r}"
     if "Traceback" in err:
         return "traceback printed"
-    if len(lines) > 1 and not (lines[0].endswith("problems:") and
-                               all(ln.startswith("  ") for ln in lines[1:])):
+    if len(lines) > 1 and not _row_list(lines):
         return f"{len(lines)} lines, not one: {err[:300]!r}"
     if str(root) not in lines[0] and "/dev/" not in lines[0]:
         return f"names no file of the case: {lines[0][:300]!r}"

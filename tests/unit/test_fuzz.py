@@ -67,6 +67,9 @@ def test_harness_reports_a_warning(monkeypatch, tmp_path):
 @pytest.mark.parametrize("message, kind", [
     ("scenario 'x': 5 shipments still queued", "unclear"),       # names no file
     ("{root}/s.yaml: drain_days: 5 shipments still queued", "refused"),
+    ("{root}/s.yaml: drain_days: 5 shipments\nstill queued", "unclear"),     # two lines
+    ("{root}/h.csv: 1 bad row of 13 (row = line number); fix them\n"
+     "{root}/h.csv: row 14: timestamp: '1' is not an ISO-8601 date-time", "refused"),
 ])
 def test_harness_requires_refusals_to_name_a_file(monkeypatch, tmp_path, message, kind):
     from sim.core.model import SimulationError
