@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint app bench clean
+.PHONY: install demo test lint app bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/experiments.py
+
+# 1,000 generated scenario files and rule sets (valid, edge, hostile) through domlab run:
+# prints cases, ok, refused, crashes, silent; exit 1 on any failure (~5 min).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --cases 1000
 
 clean:
 	rm -rf out runs .pytest_cache .ruff_cache

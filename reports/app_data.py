@@ -157,7 +157,8 @@ def _safe_filename(filename: str) -> str:
 def parse_upload(data: bytes, filename: str) -> Scenario:
     """Validate an uploaded scenario file; problems raise a one-line ``ScenarioError``.
 
-    The bytes are parsed as data only (``yaml.safe_load``), limited to ``MAX_UPLOAD_BYTES``.
+    The bytes are parsed as data only (the limited safe loader of ``rules.safe_yaml``: UTF-8,
+    nesting, alias expansion and number length bounded), limited to ``MAX_UPLOAD_BYTES``.
     ``{file: ...}`` tables and the ``order_history`` path may only name files in
     ``scenarios/data`` (paths relative to ``scenarios/``, as in the library), ``extends:`` only
     a library scenario, and policies only library rule sets. The file is then loaded exactly as

@@ -113,7 +113,14 @@ def load_policies(policies: Mapping[str, str | None], base_dir: Path | None = No
     for point, ref in policies.items():
         if ref is None:
             continue
-        out[point] = load_ruleset(resolve_ruleset_path(ref, base_dir))
+        try:
+            rs = load_ruleset(resolve_ruleset_path(ref, base_dir))
+        except RuleError as exc:
+            raise RuleError(f"policies.{point}: {exc}") from None
+        if rs.point != point:
+            raise RuleError(f"policies.{point}: {rs.source}: rule set '{rs.name}' is for point "
+                            f"'{rs.point}', not '{point}'")
+        out[point] = rs
     return out
 
 

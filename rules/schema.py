@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from rules.files import first_error, format_loc, read_yaml
+from rules.limits import FINITE, MAX_COUNT, Count, PosCount, Priority, Text
 from rules.vocabulary import NODE_KINDS, NodeKind
 
 __all__ = [
@@ -94,7 +95,7 @@ POINTS = tuple(FACT_FIELDS)
 # Outcomes: the declarative ``then`` of each decision point.
 
 class _Outcome(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FINITE
 
 
 RankKey = Literal["distance", "ship_cost", "landed_cost", "node_priority", "backlog",
@@ -118,13 +119,13 @@ class SourcingStrategy(_Outcome):
     node_types: list[NodeKind] = Field(default_factory=lambda: list(NODE_KINDS),
                                        min_length=1)
     rank_by: list[RankKey] = Field(default_factory=lambda: ["distance"], min_length=1)
-    protect_store_units: int = Field(0, ge=0, description="units a store keeps for walk-ins")
-    safety_stock_units: int = Field(0, ge=0, description="units every node keeps back")
-    max_distance_mi: float | None = Field(None, gt=0)
-    exclude_nodes: list[str] = Field(default_factory=list)
-    max_backlog_per_picker: float | None = Field(None, ge=0)
+    protect_store_units: Count = Field(0, description="units a store keeps for walk-ins")
+    safety_stock_units: Count = Field(0, description="units every node keeps back")
+    max_distance_mi: float | None = Field(None, gt=0, le=100_000)
+    exclude_nodes: list[str] = Field(default_factory=list, max_length=10_000)
+    max_backlog_per_picker: float | None = Field(None, ge=0, le=MAX_COUNT)
     respect_daily_capacity: bool = False
-    capacity_bypass_dates: list[dt.date] = Field(default_factory=list)
+    capacity_bypass_dates: list[dt.date] = Field(default_factory=list, max_length=10_000)
     require_on_time: bool = False
     pickup_transfer_from: list[NodeKind] = Field(default_factory=list, description="node kinds "
                                                  "that may ship a store-pickup order to its "
@@ -141,7 +142,7 @@ class SourcingOutcome(SourcingStrategy):
 
     fallback: list[SourcingStrategy] = Field(default_factory=list, max_length=5)
     unfillable: Literal["backorder", "cancel", "retry"] = "backorder"
-    retry_hours: float = Field(4.0, gt=0)
+    retry_hours: float = Field(4.0, ge=0.01, le=24 * 366)
     max_retries: int = Field(3, ge=1, le=50)
     consolidate: bool = True
 
@@ -192,12 +193,13 @@ class ReorderOutcome(_Outcome):
     mean lead time). ``none``: never replenish."""
 
     policy: Literal["sS", "RQ", "base_stock", "periodic", "RS", "forecast", "none"]
-    s_days: float = Field(0.0, ge=0)
-    S_days: float = Field(0.0, ge=0)
-    Q_days: float = Field(0.0, ge=0)
-    s_units: int | None = Field(None, ge=-1_000_000, description="reorder point in units")
-    S_units: int | None = Field(None, ge=0, description="order-up-to level in units")
-    Q_units: int | None = Field(None, ge=1, description="order quantity in units")
+    s_days: float = Field(0.0, ge=0, le=1000)
+    S_days: float = Field(0.0, ge=0, le=1000)
+    Q_days: float = Field(0.0, ge=0, le=1000)
+    s_units: int | None = Field(None, ge=-1_000_000, le=MAX_COUNT,
+                                description="reorder point in units")
+    S_units: Count | None = Field(None, description="order-up-to level in units")
+    Q_units: PosCount | None = Field(None, description="order quantity in units")
     review_days: float = Field(7.0, ge=1 / 24, le=366)
     forecast: Literal["moving_average", "exp_smoothing"] = "exp_smoothing"
     window_days: int = Field(28, ge=2, le=366)
@@ -223,7 +225,7 @@ class ReorderOutcome(_Outcome):
 class PriorityOutcome(_Outcome):
     """Queue priority at the node: lower is picked first."""
 
-    priority: int
+    priority: Priority
 
 
 class BackorderOutcome(_Outcome):
@@ -232,8 +234,8 @@ class BackorderOutcome(_Outcome):
     it is cancelled if still waiting after ``cancel_after_days``."""
 
     action: Literal["hold", "cancel"]
-    reroute_after_hours: float | None = Field(None, gt=0)
-    cancel_after_days: float | None = Field(None, gt=0)
+    reroute_after_hours: float | None = Field(None, ge=0.01, le=24 * 366)
+    cancel_after_days: float | None = Field(None, gt=0, le=366)
 
 
 OUTCOMES: dict[str, type[_Outcome]] = {
@@ -247,6 +249,8 @@ OUTCOMES: dict[str, type[_Outcome]] = {
 
 _OPS = {"$lt": "lt", "$lte": "lte", "$gt": "gt", "$gte": "gte", "$neq": "neq", "$eq": "eq"}
 _NUMERIC_OPS = {"lt", "lte", "gt", "gte"}
+#: Bound on the size of a number a condition compares with (int64; the lint warns sooner).
+_MAX_CONDITION = 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +273,9 @@ def _check_value(field: str, ftype: str, op: str, value: Any, path: str) -> None
     if ftype == "num":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _CondError(path, f"field '{field}' is a number; got {value!r}")
+        if not (abs(value) < _MAX_CONDITION):              # also NaN and ±Infinity
+            raise _CondError(path, f"field '{field}': {value!r} is not a finite number "
+                             "between -2**63 and 2**63")
     elif ftype == "str":
         if not isinstance(value, str):
             raise _CondError(path, f"field '{field}' is text; got {value!r}")
@@ -341,21 +348,21 @@ def parse_condition(when: Any, point: str, path: str = "when") -> Cond:
 
 
 class _RawRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    priority: int = 0
-    description: str = ""
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    priority: Priority = 0
+    description: Text = ""
     when: dict[str, Any] | None = None
     then: dict[str, Any]
 
 
 class _RawRuleSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ruleset: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    ruleset: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     point: Literal["sourcing", "split", "carrier", "priority", "reorder", "backorder"]
     hit_policy: Literal["first", "collect", "merge"] = "first"
-    description: str = ""
-    rules: list[_RawRule] = Field(min_length=1)
+    description: Text = ""
+    rules: list[_RawRule] = Field(min_length=1, max_length=10_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +400,8 @@ def _validate_outcome(outcome_type: type[_Outcome], then: dict[str, Any], label:
             raise RuleError(f"{label}: then.{unknown[0]}: unknown outcome field")
         fields = {k: v for k, v in outcome_type.model_fields.items() if k in then}
         outcome_type = create_model(f"Partial{outcome_type.__name__}",
-                                    __config__=ConfigDict(extra="forbid"),
+                                    __config__=ConfigDict(extra="forbid",
+                                                          allow_inf_nan=False),
                                     **{k: (f.annotation, f) for k, f in fields.items()})
     try:
         return outcome_type.model_validate(then)

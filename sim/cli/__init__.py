@@ -22,8 +22,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from rules.schema import RuleError
     from sim.core.model import SimulationError
     from sim.scenario import ScenarioError
+    from sim.store.outdir import OutputError
 
-    return ScenarioError, RuleError, SimulationError, UsageError
+    return ScenarioError, RuleError, SimulationError, UsageError, OutputError
 
 
 def main(argv: list[str] | None = None) -> int:

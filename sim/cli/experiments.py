@@ -23,7 +23,14 @@ from typing import Any
 
 import pandas as pd
 
-from sim.cli.run import kpi_table, optimum_brief, print_scenario_notes, run_and_store
+from sim.cli.run import (
+    about,
+    kpi_table,
+    optimum_brief,
+    print_scenario_notes,
+    run_and_store,
+    run_dir_name,
+)
 from sim.experiments.batches import batch_means_table
 from sim.experiments.check import load_baseline, run_check, update_baseline, write_reports
 from sim.experiments.comparison import compare_replications, run_pair, summarize
@@ -47,6 +54,7 @@ from sim.measure.present import (
     text_table,
 )
 from sim.scenario import Scenario, scenario_hash
+from sim.store.outdir import check_output_dir
 from sim.store.registry import find_run, read_registry, write_rows, write_table
 from sim.store.rundir import code_version
 
@@ -123,7 +131,9 @@ def _run_batches(args) -> int:
     if args.batches < 2:
         raise ExperimentError(f"--batches: need at least 2 batches (got {args.batches})")
     scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
-    outcome, path = run_and_store(scenario, args)
+    check_output_dir(args.out, [run_dir_name(scenario)])
+    with about(args.scenario):
+        outcome, path = run_and_store(scenario, args)
     print_scenario_notes(scenario)
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     if args.optimum:
@@ -146,11 +156,12 @@ def cmd_run_experiment(args) -> int:
         return _run_batches(args)
     _needs_reps(args)
     scenario = load(args.scenario, args.seed, args.days, args.warmup, args.skip_bad_rows)
-    with _executor(args) as ex:
+    name = f"{scenario.name}-r{args.reps}-{_experiment_id(scenario_hash(scenario), args.engine)}"
+    check_output_dir(args.out, [name])
+    with _executor(args) as ex, about(args.scenario):
         runs = replicate(scenario, args.reps, ex, args.engine, task=_row_task(args))
     print_scenario_notes(scenario)
     _print_summary(scenario, runs, args.engine, ex.name)
-    name = f"{scenario.name}-r{args.reps}-{_experiment_id(scenario_hash(scenario), args.engine)}"
     print(f"\nreplications table: {_save(runs, Path(args.out), name)}")
     return 0
 
@@ -194,6 +205,9 @@ def cmd_compare_experiment(args) -> int:
     b = load(args.b, a.seed, args.days, args.warmup, args.skip_bad_rows)
     for sc in (a, b):
         print_scenario_notes(sc)
+    name = f"{a.name}-vs-{b.name}-r{args.reps}-" + _experiment_id(
+        scenario_hash(a), scenario_hash(b), args.engine)
+    check_output_dir(args.out, [name, f"{name}.comparison"])
     with _executor(args) as ex:
         runs = run_pair(a, b, args.reps, ex, args.engine, task=_row_task(args))
     table = compare_replications(runs[runs["arm"] == "a"], runs[runs["arm"] == "b"])
@@ -203,8 +217,6 @@ def cmd_compare_experiment(args) -> int:
           "vs independent CI half-width\n")
     print(text_table(["KPI", "unit", "a", "b", "delta", "delta %", "95% CI of delta", "p",
                       "significant", "CRN: paired vs indep CI"], _compare_rows(table)))
-    name = f"{a.name}-vs-{b.name}-r{args.reps}-" + _experiment_id(
-        scenario_hash(a), scenario_hash(b), args.engine)
     path = _save(runs, Path(args.out), name)
     write_table(table, path.with_name(f"{name}.comparison.parquet"))
     print(f"\nreplications table: {path}")
@@ -229,7 +241,7 @@ def cmd_sweep(args) -> int:
     spec_path = Path(args.spec)
     spec = load_sweep(spec_path)
     name = spec.name or spec_path.stem
-    out = Path(args.out) / "sweeps" / name
+    out = check_output_dir(Path(args.out) / "sweeps" / name)
     with _executor(args) as ex:
         result = run_sweep(spec, spec_path, ex, out / "rules")
     write_rows(Path(args.out), result.runs, code_version())

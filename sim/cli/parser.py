@@ -154,6 +154,16 @@ def _experiments(sub) -> None:
     sp.add_argument("run_id", help="run id or a unique prefix")
     sp.add_argument("--root", default="runs", help="runs root (default: runs)")
     sp.set_defaults(target=f"{_EXP}:cmd_runs_show")
+    sp = rsub.add_parser("gc", help="remove temporary run directories left by killed writers")
+    sp.description = ("Remove the hidden temporary run directories and files (.RUNID.tmp-PID-…) "
+                      "a writer killed mid-way left under the runs root: those whose owner "
+                      "process is no longer running, or older than --max-age-hours. Runs are "
+                      "never touched; runs list and show ignore these entries anyway.")
+    sp.add_argument("--root", default="runs", help="runs root (default: runs)")
+    sp.add_argument("--max-age-hours", type=float, default=1.0,
+                    help="stale after this many hours whatever the owner (default 1)")
+    sp.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    sp.set_defaults(target="sim.cli.store:cmd_runs_gc")
 
     sp = sub.add_parser("check", help="CI regression check against a baseline")
     sp.add_argument("--baseline", default="baselines/omnichannel.json")

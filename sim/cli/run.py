@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rules.schema import RuleError
+from sim.core.model import SimulationError
 from sim.core.replay import replayed_history
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
 from sim.measure.kpis import ALL_KPIS
 from sim.measure.present import format_delta, format_value, relative_change, text_table
 from sim.scenario import Scenario, load_scenario, scenario_warnings
 from sim.scenario.history import skip_bad_rows_override
+from sim.store.outdir import check_output_dir
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
-           "run_and_store", "optimum_brief", "load_cli_scenario", "print_scenario_notes"]
+           "run_and_store", "optimum_brief", "load_cli_scenario", "print_scenario_notes",
+           "run_dir_name", "about"]
 
 
 def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
@@ -47,6 +53,25 @@ def load_cli_scenario(path: str, seed: int | None, days: float | None,
     if days is not None:
         overrides["horizon_days"] = days
     return load_scenario(path, overrides)
+
+
+def run_dir_name(scenario: Scenario) -> str:
+    """A name as long as the scenario's run id (``<name>-s<seed>-<8 hex>``), known before the
+    rules are loaded: what ``check_output_dir`` needs to fit."""
+    return f"{scenario.name}-s{scenario.seed}-{'0' * 8}"
+
+
+@contextmanager
+def about(path: str | Path) -> Iterator[None]:
+    """Errors found while checking rules for or simulating the scenario file ``path``
+    (``RuleError``, ``SimulationError``: their messages start at the field path, e.g.
+    ``policies.backorder: …``) name the file first, as loading errors do."""
+    try:
+        yield
+    except (RuleError, SimulationError) as exc:
+        if str(exc).startswith(f"{path}: "):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def print_scenario_notes(scenario: Scenario) -> None:
@@ -117,8 +142,10 @@ def optimum_brief(run_dir: Path, top: int = 5) -> str:
 def cmd_run(args) -> int:
     """Simulate one scenario and write its run directory."""
     scenario = load_cli_scenario(args.scenario, args.seed, args.days, args.skip_bad_rows)
-    print_scenario_notes(scenario)
-    outcome, path = run_and_store(scenario, args)      # rules fail before anything is written
+    check_output_dir(args.out, [run_dir_name(scenario)])
+    with about(args.scenario):
+        outcome, path = run_and_store(scenario, args)  # rules fail before anything is written
+    print_scenario_notes(scenario)                     # after: a refusal is its one line
     print(kpi_table([scenario.name], [outcome.kpis["kpis"]]))
     if args.optimum:
         print("\n" + optimum_brief(path))
@@ -136,9 +163,15 @@ def cmd_compare(args) -> int:
                           args.skip_bad_rows)
     if b.seed != a.seed:
         b = b.model_copy(update={"seed": a.seed})
-    for sc in (a, b):                        # both rule sets checked before the first run
-        prepare_engine(sc, args.engine).close()
-    outcomes, paths = zip(*(run_and_store(sc, args) for sc in (a, b)), strict=True)
+    check_output_dir(args.out, [run_dir_name(a), run_dir_name(b)])
+    for sc, path in ((a, args.a), (b, args.b)):     # both rule sets checked before the first run
+        with about(path):
+            prepare_engine(sc, args.engine).close()
+    runs = []
+    for sc, path in ((a, args.a), (b, args.b)):
+        with about(path):
+            runs.append(run_and_store(sc, args))
+    outcomes, paths = zip(*runs, strict=True)
     for sc in (a, b):
         print_scenario_notes(sc)
     print(f"seed {a.seed}: both scenarios see the same demand (common random numbers)\n")
@@ -158,7 +191,8 @@ def cmd_compare(args) -> int:
 def cmd_validate(args) -> int:
     """Validate a scenario, the rule sets it names and its order history (bad rows: exit 2)."""
     scenario = load_scenario(args.scenario, skip_bad_rows_override(args.skip_bad_rows))
-    eng = prepare_engine(scenario, "compiled")
+    with about(args.scenario):
+        eng = prepare_engine(scenario, "compiled")
     eng.close()
     pts = ", ".join(f"{p}={rs.name}" for p, rs in eng.rulesets.items())
     print(f"{args.scenario}: OK: scenario '{scenario.name}', {len(scenario.nodes)} nodes, "

@@ -303,9 +303,9 @@ class World:
         if self._queued():
             busy = max(self.stations, key=lambda st: st.in_queue)
             raise SimulationError(
-                f"scenario '{self.sc.name}': {self._queued()} shipments still queued "
-                f"{self.sc.drain_days:g} days after the horizon (node {busy.spec.name} has "
-                f"{busy.in_queue}); pick capacity is too low for the demand")
+                f"drain_days: {self._queued()} shipments still queued {self.sc.drain_days:g} "
+                f"days after the horizon (node {busy.spec.name} has {busy.in_queue}): pick "
+                "capacity is too low for the demand; add pickers or raise drain_days")
 
     def _collect(self) -> RunResult:
         """The run's tables: orders from the book, shipments, stock, node hours, decisions."""

@@ -7,6 +7,7 @@ and utilisation are measured over the same window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from sim.core.model import RunResult, Status
 from sim.core.network import ShiftCalendar
 
 __all__ = ["KPIS", "OPTIMUM_KPIS", "ALL_KPIS", "KpiSpec", "COST_COMPONENTS", "compute_kpis",
-           "window_orders", "breakdowns"]
+           "window_orders", "breakdowns", "NonFiniteKpi", "check_finite"]
 
 HOURS = 24.0
 
@@ -821,7 +822,25 @@ def breakdowns(run: RunResult) -> dict[str, dict[str, float]]:
     }
 
 
+class NonFiniteKpi(ArithmeticError):
+    """Internal error: a KPI came out NaN or infinite (inputs are validated finite and
+    bounded, and every KPI is defined for the empty case, so this is a bug to report)."""
+
+
+def check_finite(out: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """``out`` unchanged if every number in it (nested mappings included) is finite, else
+    ``NonFiniteKpi`` naming the first KPI that is not: ``kpis.json`` never holds NaN."""
+    for key, value in out.items():
+        name = f"{where}.{key}" if where else key
+        if isinstance(value, dict):
+            check_finite(value, name)
+        elif isinstance(value, int | float) and not math.isfinite(value):
+            raise NonFiniteKpi(f"internal error: KPI '{name}' is {value} (please report it "
+                               "with the scenario)")
+    return out
+
+
 def compute_kpis(run: RunResult) -> dict[str, Any]:
-    """All scalar KPIs (rounded for stable output) plus breakdowns."""
+    """All scalar KPIs (rounded for stable output) plus breakdowns, every one finite."""
     scalars = {name: round(float(spec.fn(run)), 6) for name, spec in KPIS.items()}
-    return {"kpis": scalars, "breakdowns": breakdowns(run)}
+    return check_finite({"kpis": scalars, "breakdowns": breakdowns(run)})

@@ -13,12 +13,20 @@ from typing import Annotated, Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rules.limits import FINITE, MAX_DIST
+
 __all__ = ["Dist", "DIST_KINDS", "Const", "Poisson", "Geometric", "Discrete", "Exponential",
            "Gamma", "LogNormal", "Uniform", "Triangular"]
 
 
+#: A distribution parameter: finite (``FINITE``), at least 0 and at most ``MAX_DIST``.
+_Param = Annotated[float, Field(ge=0, le=MAX_DIST)]
+#: A coefficient of variation: 0.01 to 100 (1/cv² is a gamma shape; cv² must not overflow).
+_Cv = Annotated[float, Field(ge=0.01, le=100)]
+
+
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FINITE
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values from this distribution using ``rng``."""
@@ -34,7 +42,7 @@ class Const(_Dist):
     """Always the same value (deterministic service or lead times)."""
 
     kind: Literal["const"]
-    value: float = Field(ge=0)
+    value: _Param
 
     def sample(self, rng, size):  # noqa: D102
         return np.full(size, self.value)
@@ -48,8 +56,8 @@ class Poisson(_Dist):
     """``shift`` plus a Poisson count: order sizes that are at least ``shift``."""
 
     kind: Literal["poisson"]
-    mean_extra: float = Field(ge=0, description="mean of the Poisson part")
-    shift: int = Field(0, ge=0)
+    mean_extra: _Param = Field(description="mean of the Poisson part")
+    shift: int = Field(0, ge=0, le=MAX_DIST)
 
     def sample(self, rng, size):  # noqa: D102
         return self.shift + rng.poisson(self.mean_extra, size)
@@ -63,7 +71,7 @@ class Geometric(_Dist):
     """Number of trials to first success (≥ 1): long-tailed basket sizes."""
 
     kind: Literal["geometric"]
-    p: float = Field(gt=0, le=1)
+    p: float = Field(ge=1 / MAX_DIST, le=1)
 
     def sample(self, rng, size):  # noqa: D102
         return rng.geometric(self.p, size)
@@ -77,8 +85,8 @@ class Discrete(_Dist):
     """An explicit table of values and probabilities."""
 
     kind: Literal["discrete"]
-    values: list[float] = Field(min_length=1)
-    probs: list[float] = Field(min_length=1)
+    values: list[_Param] = Field(min_length=1, max_length=10_000)
+    probs: list[float] = Field(min_length=1, max_length=10_000)
 
     @model_validator(mode="after")
     def _check(self):
@@ -103,8 +111,8 @@ class Discrete(_Dist):
 class _MeanDist(_Dist):
     """A continuous distribution parametrised by its mean (written ``mean:`` in YAML)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-    mean_value: float = Field(gt=0, alias="mean")
+    model_config = ConfigDict(**FINITE, populate_by_name=True)
+    mean_value: float = Field(gt=0, le=MAX_DIST, alias="mean")
 
     @property
     def mean(self):  # noqa: D102
@@ -124,7 +132,7 @@ class Gamma(_MeanDist):
     """Gamma with a given mean and coefficient of variation."""
 
     kind: Literal["gamma"]
-    cv: float = Field(gt=0)
+    cv: _Cv
 
     def sample(self, rng, size):  # noqa: D102
         shape = 1.0 / self.cv**2
@@ -135,7 +143,7 @@ class LogNormal(_MeanDist):
     """Log-normal with a given mean and coefficient of variation (supplier lead times)."""
 
     kind: Literal["lognormal"]
-    cv: float = Field(gt=0)
+    cv: _Cv
 
     def sample(self, rng, size):  # noqa: D102
         sigma2 = math.log(1.0 + self.cv**2)
@@ -147,8 +155,8 @@ class Uniform(_Dist):
     """Uniform on [low, high]."""
 
     kind: Literal["uniform"]
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: _Param
+    high: _Param
 
     @model_validator(mode="after")
     def _check(self):
@@ -168,9 +176,9 @@ class Triangular(_Dist):
     """Triangular on [low, high] with a mode: expert-judgement lead times."""
 
     kind: Literal["triangular"]
-    low: float = Field(ge=0)
-    mode: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: _Param
+    mode: _Param
+    high: _Param
 
     @model_validator(mode="after")
     def _check(self):

@@ -60,7 +60,7 @@ from typing import Any
 
 from sim.scenario.models import Region, Scenario, ScenarioError
 from sim.scenario.places import ZipError, nearest_regions, zip_location
-from sim.scenario.tabular import Problem, Table, read_table
+from sim.scenario.tabular import Problem, Table, read_bytes, read_table
 
 __all__ = ["COLUMNS", "MAX_LISTED", "HistoryOrder", "HistoryCounts", "History",
            "load_history", "attach_history", "skip_bad_rows_override", "file_digest"]
@@ -534,10 +534,7 @@ def load_history(scenario: Scenario) -> History:
     if hit is not None:
         return hit
     path = Path(spec.path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: order_history.path: cannot read: {exc.strerror}") from None
+    data = read_bytes(path, "order_history.path")
     digest = file_digest(data)
     if spec.digest and digest != spec.digest:
         raise ScenarioError(f"{path}: changed since the scenario was loaded (its sha256 is not "

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.files import all_errors, format_loc, listed, read_mapping
+from rules.limits import MAX_EXTENDS
 from sim.scenario.dists import DIST_KINDS
 from sim.scenario.history import attach_history
 from sim.scenario.models import Scenario, ScenarioError
@@ -35,14 +36,25 @@ _PATH_MESSAGE = re.compile(r"([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*): (.+)", r
 _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
-def _anchor_files(node: Any, base: Path) -> Any:
+def _resolved(path: Path, base: Path, ref: str, loc: tuple) -> str:
+    """``ref`` made absolute relative to ``base`` (symlinks resolved) for the field at ``loc``
+    of ``path``; a symlink loop or an unusable path is a ``ScenarioError``."""
+    try:
+        return str((base / ref).resolve())
+    except (OSError, RuntimeError, ValueError) as exc:      # RuntimeError: a symlink loop
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(f"{path}: {format_loc(loc)}: cannot resolve '{ref}': "
+                            f"{reason}") from None
+
+
+def _anchor_files(node: Any, path: Path, loc: tuple = ()) -> Any:
     """Make ``{file: x}`` references absolute, relative to the YAML that wrote them."""
     if is_table_ref(node):
-        return {**node, "file": str((base / node["file"]).resolve())}
+        return {**node, "file": _resolved(path, path.parent, node["file"], (*loc, "file"))}
     if isinstance(node, dict):
-        return {k: _anchor_files(v, base) for k, v in node.items()}
+        return {k: _anchor_files(v, path, (*loc, k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_anchor_files(v, base) for v in node]
+        return [_anchor_files(v, path, (*loc, i)) for i, v in enumerate(node)]
     return node
 
 
@@ -79,24 +91,30 @@ def _named(items: list) -> bool:
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The mapping of a scenario file with its ``extends:`` chain merged in (bases first):
+    a cycle, or a chain of more than ``MAX_EXTENDS`` bases, is an error naming the file."""
     if path in seen:
         raise ScenarioError(f"{path}: extends: cycle through {' -> '.join(map(str, seen))}")
+    if len(seen) > MAX_EXTENDS:
+        raise ScenarioError(f"{seen[0]}: extends: more than {MAX_EXTENDS} bases in a chain "
+                            f"(stopped at {path})")
     raw = read_mapping(path, ScenarioError, "scenario fields")
-    raw = _anchor_files(raw, path.parent)
+    raw = _anchor_files(raw, path)
     policies = raw.get("policies")
     if isinstance(policies, dict):   # rule-set files, like tables, are relative to their YAML
-        raw["policies"] = {k: str((path.parent / v).resolve())
+        raw["policies"] = {k: _resolved(path, path.parent, v, ("policies", k))
                            if isinstance(v, str) and v.endswith((".yaml", ".yml", ".json"))
                            else v for k, v in policies.items()}
     history = raw.get("order_history")
     if isinstance(history, dict) and isinstance(history.get("path"), str):   # and data files
-        raw["order_history"] = {**history, "path": str((path.parent / history["path"]).resolve())}
+        raw["order_history"] = {**history, "path": _resolved(
+            path, path.parent, history["path"], ("order_history", "path"))}
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends: must be a path to a base scenario")
-    base = _read_yaml((path.parent / parent).resolve(), (*seen, path))
+    base = _read_yaml(Path(_resolved(path, path.parent, parent, ("extends",))), (*seen, path))
     return merge(base, raw)
 
 
@@ -126,12 +144,14 @@ def _problems(exc: ValidationError, raw: Any) -> list[tuple[tuple, str]]:
 
 
 def _located(loc: tuple, msg: str) -> tuple[tuple, str]:
-    """``((), "nodes[3].supplier: unknown …")`` → ``(("nodes", 3, "supplier"), "unknown …")``."""
-    match = None if loc else _PATH_MESSAGE.fullmatch(msg)
+    """``((), "nodes[3].supplier: unknown …")`` → ``(("nodes", 3, "supplier"), "unknown …")``;
+    a nested model's message is placed under its location the same way (``(("nodes", 0),
+    "shifts: …")`` → ``(("nodes", 0, "shifts"), "…")``)."""
+    match = _PATH_MESSAGE.fullmatch(msg)
     if match is None:
         return loc, msg
     parts = _PATH_PART.findall(match[1])
-    return tuple(int(index) if index else name for index, name in parts), match[2]
+    return (*loc, *(int(index) if index else name for index, name in parts)), match[2]
 
 
 def _in_table(loc: tuple, msg: str,

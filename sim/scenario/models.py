@@ -9,9 +9,25 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from rules.files import format_loc
+from rules.limits import (
+    FINITE,
+    MAX_COUNT,
+    MAX_MONEY,
+    MAX_NAME,
+    MAX_RATE,
+    MAX_WEIGHT,
+    Money,
+    Name,
+    PathText,
+    PosCount,
+    Priority,
+    Seed,
+    Text,
+    Weight,
+)
 from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, ChannelKind, NodeKind
 from sim.scenario.dists import Const, Dist
 from sim.scenario.opening_stock import OpeningStock, fold_opening_stock
@@ -27,6 +43,9 @@ __all__ = [
 ]
 
 ZONES = 8
+#: Node×SKU cells a scenario may have, and units a day its demand may average.
+MAX_CELLS = 20_000_000
+MAX_UNITS_PER_DAY = 1_000_000_000
 
 
 class ScenarioError(ValueError):
@@ -34,22 +53,23 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FINITE
 
 
 class Sku(_Frozen):
     """A sellable item."""
 
-    id: str = Field(min_length=1)
-    weight_lb: float = Field(gt=0)
-    price: float = Field(gt=0)
-    cost: float = Field(ge=0)
-    popularity: float = Field(ge=0, description="relative demand weight")
+    id: Name
+    weight_lb: float = Field(gt=0, le=100_000)
+    price: float = Field(gt=0, le=MAX_MONEY)
+    cost: Money
+    popularity: Weight = Field(description="relative demand weight")
     launch_date: dt.date | None = None
     preorder: bool = Field(False, description="orders are taken before launch_date and "
                            "released at launch, most urgent first, against the stock that "
                            "arrives then")
-    group: str | None = Field(None, description="kit/item group kept together when splitting")
+    group: Name | None = Field(None, description="kit/item group kept together when "
+                               "splitting")
 
     @model_validator(mode="after")
     def _preorder_needs_launch(self):
@@ -61,17 +81,17 @@ class Sku(_Frozen):
 class Region(_Frozen):
     """A customer region (a metro area), sampled by weight."""
 
-    metro: str
-    state: str = ""
+    metro: Name
+    state: str = Field("", max_length=MAX_NAME)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    population: float = Field(gt=0, description="sampling weight")
+    population: float = Field(gt=0, le=MAX_WEIGHT, description="sampling weight")
 
 
 class ServiceLevel(_Frozen):
     """A delivery promise offered by a channel and the share of orders choosing it."""
 
-    name: str
+    name: Name
     promise_days: int = Field(ge=0, le=30)
     share: float = Field(gt=0, le=1)
 
@@ -118,19 +138,19 @@ class Channel(_Frozen):
     its orders store pickups (BOPIS or curbside) instead of parcels; ``customers`` makes some
     orders come from repeat customers (consolidation merges theirs)."""
 
-    name: str
+    name: Name
     kind: ChannelKind
-    orders_per_day: float = Field(gt=0)
-    hour_profile: list[float] = Field(default_factory=lambda: [1.0] * 24,
-                                      description="relative weights of hours 0..23")
-    dow_profile: list[float] = Field(default_factory=lambda: [1.0] * 7,
-                                     description="relative weights Monday..Sunday")
-    season_multipliers: list[float] = Field(default_factory=list,
+    orders_per_day: float = Field(gt=0, le=MAX_RATE)
+    hour_profile: list[Weight] = Field(default_factory=lambda: [1.0] * 24,
+                                       description="relative weights of hours 0..23")
+    dow_profile: list[Weight] = Field(default_factory=lambda: [1.0] * 7,
+                                      description="relative weights Monday..Sunday")
+    season_multipliers: list[float] = Field(default_factory=list, max_length=1000,
                                             description="per-week demand multiplier, cycled")
     lines_per_order: Dist
     units_per_line: Dist
     service_levels: list[ServiceLevel] = Field(min_length=1)
-    tier_mix: dict[str, float] = Field(default_factory=lambda: {"standard": 1.0},
+    tier_mix: dict[Name, float] = Field(default_factory=lambda: {"standard": 1.0},
                                        description="customer tier → share of orders")
     pickup: Pickup | None = Field(None, description="orders are picked up at a store")
     customers: Customers | None = Field(None, description="repeat-customer model (None: every "
@@ -142,8 +162,8 @@ class Channel(_Frozen):
     @field_validator("season_multipliers")
     @classmethod
     def _season(cls, v):
-        if any(x < 0 for x in v):
-            raise ValueError("multipliers must be ≥ 0")
+        if any(not 0 <= x <= 1000 for x in v):
+            raise ValueError("multipliers must be between 0 and 1000")
         return v
 
     @model_validator(mode="after")
@@ -161,10 +181,11 @@ class Channel(_Frozen):
 class Capacity(_Frozen):
     """Pick/pack capacity: ``pickers`` parallel servers, each taking a random time per shipment."""
 
-    pickers: int = Field(ge=1)
-    minutes_per_order: float = Field(gt=0)
-    minutes_per_unit: float = Field(0.0, ge=0)
-    time_cv: float = Field(1.0, gt=0, description="coefficient of variation (1 = exponential)")
+    pickers: int = Field(ge=1, le=100_000)
+    minutes_per_order: float = Field(ge=1e-6, le=100_000)
+    minutes_per_unit: float = Field(0.0, ge=0, le=100_000)
+    time_cv: float = Field(1.0, ge=0.01, le=100, description="coefficient of variation "
+                           "(1 = exponential)")
 
     @property
     def orders_per_hour(self) -> float:
@@ -177,7 +198,7 @@ class Shift(_Frozen):
 
     start_hour: float = Field(ge=0, lt=24)
     end_hour: float = Field(gt=0, le=24)
-    days: list[int] = Field(default_factory=lambda: list(range(7)))
+    days: list[int] = Field(default_factory=lambda: list(range(7)), max_length=100)
 
     @model_validator(mode="after")
     def _order(self):
@@ -201,11 +222,11 @@ class WalkIns(_Frozen):
     those the store carries. A sale takes stock available to promise (on hand not reserved for
     online orders) or is lost."""
 
-    units_per_day: float = Field(gt=0, le=1e6)
-    hour_profile: list[float] = Field(default_factory=lambda: [1.0] * 24,
-                                      description="relative weights of hours 0..23")
-    dow_profile: list[float] = Field(default_factory=lambda: [1.0] * 7,
-                                     description="relative weights Monday..Sunday")
+    units_per_day: float = Field(gt=0, le=MAX_RATE)
+    hour_profile: list[Weight] = Field(default_factory=lambda: [1.0] * 24,
+                                       description="relative weights of hours 0..23")
+    dow_profile: list[Weight] = Field(default_factory=lambda: [1.0] * 7,
+                                      description="relative weights Monday..Sunday")
     units_per_sale: Dist = Field(default_factory=lambda: Const(kind="const", value=1))
 
     _hours = field_validator("hour_profile")(_profile(24))
@@ -215,9 +236,10 @@ class WalkIns(_Frozen):
 class StockSpec(_Frozen):
     """Opening stock: days of forecast supply, an assortment limit and explicit overrides."""
 
-    days_of_supply: float = Field(0.0, ge=0)
-    assortment_top_n: int | None = Field(None, ge=1, description="carry only the N most popular")
-    units: dict[str, int] = Field(default_factory=dict, description="explicit SKU → units "
+    days_of_supply: float = Field(0.0, ge=0, le=1000)
+    assortment_top_n: PosCount | None = Field(None, description="carry only the N most "
+                                              "popular")
+    units: dict[Name, int] = Field(default_factory=dict, description="explicit SKU → units "
                                   "(the scenario's opening_stock rows override entries)")
     unlimited: bool = Field(False, description="drop-shippers: stock never runs out")
 
@@ -227,28 +249,32 @@ class StockSpec(_Frozen):
         bad = [k for k, q in v.items() if q < 0]
         if bad:
             raise ValueError(f"units must be ≥ 0 (SKU {bad[0]})")
+        big = [k for k, q in v.items() if q > MAX_COUNT]
+        if big:
+            raise ValueError(f"units must be ≤ {MAX_COUNT:,} (SKU {big[0]})")
         return v
 
 
 class Node(_Frozen):
     """A fulfilment node: DC, store, 3PL or drop-shipper."""
 
-    name: str
+    name: Name
     kind: NodeKind
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     capacity: Capacity
-    shifts: list[Shift] = Field(default_factory=lambda: [Shift(start_hour=0, end_hour=24)])
+    shifts: list[Shift] = Field(default_factory=lambda: [Shift(start_hour=0, end_hour=24)],
+                                max_length=100, description="at least one shift on some day")
     cutoff_hour: float = Field(16.0, ge=0, le=24, description="packed by then ships same day")
     handling: Handling
     stock: StockSpec = StockSpec()
-    supplier: str
-    priority: int = Field(0, description="for rank_by node_priority; higher first")
-    daily_order_capacity: int | None = Field(None, ge=1, description="shipments a day the DOM "
-                                             "may assign (rules opt in to respecting it)")
+    supplier: Name
+    priority: Priority = Field(0, description="for rank_by node_priority; higher first")
+    daily_order_capacity: PosCount | None = Field(None, description="shipments a day the DOM "
+                                                  "may assign (rules opt in to respecting it)")
     closed: bool = False
     forecast_share: float | None = Field(None, ge=0, le=1)
-    replenished_from: str | None = Field(None, description="another node whose stock feeds "
+    replenished_from: Name | None = Field(None, description="another node whose stock feeds "
                                          "this one (multi-echelon); None = the supplier")
     walk_ins: WalkIns | None = Field(None, description="store shoppers buying off the shelf")
     record_accuracy: float = Field(1.0, gt=0, le=1, description="chance a picker finds each "
@@ -259,21 +285,23 @@ class Node(_Frozen):
     def _walk_ins_at_stores(self):
         if self.walk_ins is not None and self.kind != "store":
             raise ValueError("walk_ins: only stores have walk-in shoppers")
+        if not any(s.days for s in self.shifts):
+            raise ValueError("shifts: needs at least one shift with days: pickers never work")
         return self
 
 
 class RateRow(_Frozen):
     """One weight bracket of a rate card: price by zone for parcels up to ``weight_lb_max``."""
 
-    weight_lb_max: float = Field(gt=0)
-    z1: float = Field(ge=0)
-    z2: float = Field(ge=0)
-    z3: float = Field(ge=0)
-    z4: float = Field(ge=0)
-    z5: float = Field(ge=0)
-    z6: float = Field(ge=0)
-    z7: float = Field(ge=0)
-    z8: float = Field(ge=0)
+    weight_lb_max: float = Field(gt=0, le=1e6)
+    z1: Money
+    z2: Money
+    z3: Money
+    z4: Money
+    z5: Money
+    z6: Money
+    z7: Money
+    z8: Money
 
     def by_zone(self) -> tuple[float, ...]:
         """Rates for zones 1..8."""
@@ -290,7 +318,7 @@ class CarrierService(_Frozen):
     ``min_weight_lb``. ``mode`` (ground or air) selects the emission factor of its shipments
     (``sim.core.emissions``)."""
 
-    name: str
+    name: Name
     pricing: Literal["parcel", "ltl"] = "parcel"
     # Left out of dumps when ground, so scenarios that never set it keep their hash.
     mode: Literal["ground", "air"] = Field("ground", exclude_if=lambda v: v == "ground",
@@ -298,11 +326,11 @@ class CarrierService(_Frozen):
                                            "air (the emission factor; overnight services fly)")
     min_charge: float = Field(0.0, ge=0, le=1e6)
     min_weight_lb: float = Field(0.0, ge=0, le=1e6)
-    rate_card: list[RateRow] = Field(min_length=1)
+    rate_card: list[RateRow] = Field(min_length=1, max_length=1000)
     transit_days: list[int] = Field(description="scheduled days for zones 1..8")
     delay_days: Dist = Field(description="extra days beyond schedule (0 most of the time)")
     pickup_hour: float = Field(18.0, ge=0, lt=24)
-    pickup_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5])
+    pickup_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5], max_length=100)
     pickup_capacity: int | None = Field(None, ge=1, le=10_000_000, description="parcels one "
                                         "pickup takes from a node; the rest wait for the next "
                                         "pickup day (None: unlimited)")
@@ -310,8 +338,8 @@ class CarrierService(_Frozen):
     @field_validator("transit_days")
     @classmethod
     def _transit(cls, v):
-        if len(v) != ZONES or any(d < 0 for d in v):
-            raise ValueError(f"needs {ZONES} values ≥ 0 (zones 1..8)")
+        if len(v) != ZONES or any(not 0 <= d <= 366 for d in v):
+            raise ValueError(f"needs {ZONES} values from 0 to 366 (zones 1..8)")
         return v
 
     @field_validator("rate_card")
@@ -333,8 +361,8 @@ class CarrierService(_Frozen):
 class Carrier(_Frozen):
     """A parcel carrier and its services."""
 
-    name: str
-    services: list[CarrierService] = Field(min_length=1)
+    name: Name
+    services: list[CarrierService] = Field(min_length=1, max_length=100)
 
 
 class Supplier(_Frozen):
@@ -345,17 +373,18 @@ class Supplier(_Frozen):
     already belong to the retailer, so only ``unit_cost`` (freight, handling) and ``order_cost``
     are charged."""
 
-    name: str
+    name: Name
     lead_time_days: Dist
-    order_cost: float = Field(0.0, ge=0, description="fixed cost per replenishment order "
+    order_cost: Money = Field(0.0, description="fixed cost per replenishment order "
                               "(one node×SKU order line)")
-    price_factor: float = Field(1.0, ge=0, description="purchase price per unit = factor × "
-                                "SKU cost (not charged on transfers between nodes)")
-    unit_cost: float = Field(0.0, ge=0, description="freight/handling per unit ordered")
-    moq: int = Field(1, ge=1, description="minimum order quantity (units)")
-    order_multiple: int = Field(1, ge=1, description="order quantities are rounded up to this")
-    capacity_per_day: float | None = Field(None, gt=0, description="units a day the lane can "
-                                           "ship; orders queue first come, first served")
+    price_factor: float = Field(1.0, ge=0, le=1000, description="purchase price per unit = "
+                                "factor × SKU cost (not charged on transfers between nodes)")
+    unit_cost: Money = Field(0.0, description="freight/handling per unit ordered")
+    moq: PosCount = Field(1, description="minimum order quantity (units)")
+    order_multiple: PosCount = Field(1, description="order quantities are rounded up to this")
+    capacity_per_day: float | None = Field(None, gt=0, le=MAX_COUNT, description="units a day "
+                                           "the lane can ship; orders queue first come, first "
+                                           "served")
 
     def lot(self, qty: int) -> int:
         """The quantity actually ordered for a need of ``qty`` units (MOQ, then multiple)."""
@@ -366,24 +395,24 @@ class Supplier(_Frozen):
 class Policies(_Frozen):
     """Which rule set decides at each decision point (library name or path)."""
 
-    sourcing: str
-    split: str
-    carrier: str
-    reorder: str
-    priority: str | None = None
-    backorder: str | None = None
+    sourcing: PathText
+    split: PathText
+    carrier: PathText
+    reorder: PathText
+    priority: PathText | None = None
+    backorder: PathText | None = None
 
 
 class Costs(_Frozen):
     """Cost parameters outside rate cards and handling."""
 
-    split_penalty: float = Field(1.5, ge=0, description="per shipment beyond the first")
+    split_penalty: Money = Field(1.5, description="per shipment beyond the first")
     holding_rate_per_year: float = Field(0.25, ge=0, le=10, description="holding cost per "
                                          "year as a share of the unit cost, charged on the "
                                          "exact time-average on hand")
-    backorder_per_unit_day: float = Field(1.0, ge=0, description="cost per customer unit "
+    backorder_per_unit_day: Money = Field(1.0, description="cost per customer unit "
                                           "backordered per day")
-    lost_sale_per_unit: float | None = Field(None, ge=0, description="cost per unit of a "
+    lost_sale_per_unit: Money | None = Field(None, description="cost per unit of a "
                                              "cancelled (lost) order line; None = the SKU's "
                                              "margin, price − cost")
 
@@ -421,7 +450,8 @@ class Brokering(_Frozen):
     interval_minutes: float = Field(15.0, ge=1, le=24 * 60)
     order_by: list[Literal["promise", "tier", "value", "arrival"]] = Field(
         default_factory=lambda: ["promise", "tier", "arrival"], min_length=1)
-    tier_rank: list[str] = Field(default_factory=lambda: ["gold", "silver", "standard"])
+    tier_rank: list[Name] = Field(default_factory=lambda: ["gold", "silver", "standard"],
+                                  max_length=1000)
     atp_sync_minutes: float | None = Field(None, ge=1, le=7 * 24 * 60, description="the DOM "
                                            "sees stock as synced this often (plus its own "
                                            "allocations); None: real-time visibility")
@@ -460,7 +490,7 @@ class NodeOutage(_Window):
     walk-in shoppers leave empty-handed."""
 
     kind: Literal["node_outage"]
-    node: str
+    node: Name
     queued: Literal["wait", "reroute"] = "wait"
 
 
@@ -468,7 +498,7 @@ class NodeCapacity(_Window):
     """A node works with ``pickers`` pickers during the window (overtime, sickness, a strike)."""
 
     kind: Literal["node_capacity"]
-    node: str
+    node: Name
     pickers: int = Field(ge=0, le=100_000)
 
 
@@ -477,8 +507,8 @@ class CarrierDelay(_Window):
     ``extra_days`` late, each with ``probability``."""
 
     kind: Literal["carrier_delay"]
-    carrier: str
-    service: str | None = None
+    carrier: Name
+    service: Name | None = None
     extra_days: float = Field(gt=0, le=60)
     probability: float = Field(1.0, gt=0, le=1)
 
@@ -488,8 +518,8 @@ class CarrierSuspension(_Window):
     the other services, and parcels already assigned to it wait for its first pickup after."""
 
     kind: Literal["carrier_suspension"]
-    carrier: str
-    service: str | None = None
+    carrier: Name
+    service: Name | None = None
 
 
 class DemandSurge(_Window):
@@ -499,16 +529,16 @@ class DemandSurge(_Window):
     every other order is unchanged."""
 
     kind: Literal["demand_surge"]
-    channel: str | None = None
+    channel: Name | None = None
     multiplier: float = Field(ge=0, le=100)
-    regions: list[str] = Field(default_factory=list)
+    regions: list[Name] = Field(default_factory=list, max_length=100_000)
 
 
 class SupplierDelay(_Window):
     """Replenishment orders placed with ``supplier`` in the window take ``extra_days`` more."""
 
     kind: Literal["supplier_delay"]
-    supplier: str
+    supplier: Name
     extra_days: float = Field(gt=0, le=365)
 
 
@@ -517,7 +547,7 @@ class SupplierShortfall(_Window):
     ``fill_rate`` of the units (rounded to the nearest unit); the rest is never shipped."""
 
     kind: Literal["supplier_shortfall"]
-    supplier: str
+    supplier: Name
     fill_rate: float = Field(ge=0, lt=1)
 
 
@@ -535,7 +565,7 @@ class Returns(_Frozen):
     Each returned parcel costs ``shipping_per_return`` and each unit ``handling_per_unit``."""
 
     rate: float = Field(0.0, ge=0, le=1)
-    rate_by_channel: dict[str, float] = Field(default_factory=dict)
+    rate_by_channel: dict[Name, float] = Field(default_factory=dict)
     class_factor: dict[Literal["A", "B", "C"], float] = Field(default_factory=dict)
     delay_days: Dist = Field(default_factory=lambda: Const(kind="const", value=7.0))
     to: list[NodeKind] = Field(default_factory=lambda: ["store", "dc"], min_length=1)
@@ -559,8 +589,8 @@ class OrderHistory(_Frozen):
     their whole orders) instead of refusing the file. ``digest`` is the file's sha256, filled
     by the loader, so the scenario hash changes when the data does."""
 
-    path: str = Field(min_length=1)
-    channels: list[str] | None = Field(None, min_length=1)
+    path: PathText
+    channels: list[Name] | None = Field(None, min_length=1)
     skip_bad_rows: bool = False
     digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
                                description="sha256 of the file; set by the loader")
@@ -569,19 +599,22 @@ class OrderHistory(_Frozen):
 class Scenario(_Frozen):
     """Everything a run needs besides the rule engine."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    start_date: dt.date = dt.date(2026, 1, 5)
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME,
+                      description="letters, digits, _ . - (it names run directories)")
+    description: Text = ""
+    start_date: dt.date = Field(dt.date(2026, 1, 5), ge=dt.date(1900, 1, 1),
+                                le=dt.date(9000, 1, 1))
     horizon_days: float = Field(gt=0, le=366)
     warmup_days: float = Field(0.0, ge=0)
-    seed: int = Field(0, ge=0)
-    drain_days: float = Field(14.0, ge=0, description="after the horizon, time to empty queues")
-    skus: list[Sku] = Field(min_length=1)
-    regions: list[Region] = Field(min_length=1)
-    channels: list[Channel] = Field(min_length=1)
-    nodes: list[Node] = Field(min_length=1)
-    carriers: list[Carrier] = Field(min_length=1)
-    suppliers: list[Supplier] = Field(min_length=1)
+    seed: Seed = 0
+    drain_days: float = Field(14.0, ge=0, le=366, description="after the horizon, time to "
+                              "empty queues")
+    skus: list[Sku] = Field(min_length=1, max_length=100_000)
+    regions: list[Region] = Field(min_length=1, max_length=100_000)
+    channels: list[Channel] = Field(min_length=1, max_length=1000)
+    nodes: list[Node] = Field(min_length=1, max_length=10_000)
+    carriers: list[Carrier] = Field(min_length=1, max_length=100)
+    suppliers: list[Supplier] = Field(min_length=1, max_length=1000)
     policies: Policies
     costs: Costs = Costs()
     brokering: Brokering = Brokering()
@@ -620,7 +653,31 @@ class Scenario(_Frozen):
                     raise ValueError(f"{field}: unknown channel '{c}'")
         if all(n.closed for n in self.nodes):
             raise ValueError("nodes: every node is closed")
+        if self.name in (".", ".."):
+            raise ValueError("name: '.' and '..' cannot name a run directory")
+        _check_size(self)
         return self
+
+
+def _check_size(sc: Scenario) -> None:
+    """Some SKU can be ordered from the first day, demand is bounded, and the stock arrays
+    (nodes × SKUs) fit in memory: a scenario the model can run, or a ``ValueError`` naming
+    the field to change."""
+    if not any(s.popularity > 0 and (s.preorder or s.launch_date is None
+                                     or s.launch_date <= sc.start_date) for s in sc.skus):
+        raise ValueError("skus: no SKU can be ordered on start_date: every SKU with "
+                         "popularity > 0 launches later (or every popularity is 0)")
+    cells = len(sc.nodes) * len(sc.skus)
+    if cells > MAX_CELLS:
+        raise ValueError(f"nodes: {len(sc.nodes):,} nodes × {len(sc.skus):,} SKUs is more "
+                         f"than {MAX_CELLS:,} node×SKU cells")
+    units = sum(c.orders_per_day * c.lines_per_order.mean * c.units_per_line.mean
+                for c in sc.channels)
+    units += sum(n.walk_ins.units_per_day * n.walk_ins.units_per_sale.mean
+                 for n in sc.nodes if n.walk_ins is not None)
+    if units > MAX_UNITS_PER_DAY:
+        raise ValueError(f"channels: expected demand of {units:,.0f} units a day is more than "
+                         f"{MAX_UNITS_PER_DAY:,}")
 
 
 def _check_echelons(nodes: list[Node]) -> None:

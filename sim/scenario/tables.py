@@ -10,11 +10,14 @@ the worksheet's row) so validation errors can point at a row. Both formats read 
   becomes one, Excel cells keep their type (dates at midnight become dates);
 * a cell ``[...]`` is a JSON list (``[1, 2, 2, 3]``, or objects: ``[{"start_hour": 6}]``);
 * a dotted column name nests: ``capacity.pickers`` sets ``{"capacity": {"pickers": …}}``.
+
+A table must be a regular file of at most ``rules.limits.MAX_DATA_BYTES`` (not a device, FIFO
+or directory), UTF-8 if CSV, with at most ``MAX_ROWS`` rows; a workbook may unzip to at most
+``MAX_UNZIPPED_BYTES``.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -24,10 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Table", "TableError", "is_table_ref", "read_table", "EXCEL_SUFFIXES"]
+from rules.files import FileRefused, read_input_file
+from rules.files import utf8_text as _utf8
+from rules.limits import MAX_DATA_BYTES
+
+__all__ = ["Table", "TableError", "is_table_ref", "read_table", "read_data_file", "utf8_text",
+           "EXCEL_SUFFIXES", "MAX_ROWS"]
 
 #: Workbook formats openpyxl reads (the old binary ``.xls`` is not one of them).
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+
+#: Rows a table may have, and bytes a workbook may unzip to (a zip bomb is refused).
+MAX_ROWS = 1_000_000
+MAX_UNZIPPED_BYTES = 10 * MAX_DATA_BYTES
 
 #: (row number as the user sees it, cell values) for every row of a file, header included.
 Records = list[tuple[int, list[Any]]]
@@ -84,33 +96,40 @@ def read_table(ref: dict[str, Any]) -> Table:
 def _csv_records(path: Path) -> Records:
     """CSV rows with their file line numbers; ``#`` comment lines and blank lines dropped
     before parsing; text that reads as a number becomes one."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TableError("file", f"cannot read {path}: {exc.strerror}") from None
-    text = utf8_text(path, data)
+    text = utf8_text(path, read_data_file(path))
     kept = [(n, ln) for n, ln in enumerate(io.StringIO(text, newline=""), start=1)
             if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(kept) > MAX_ROWS + 1:
+        raise TableError("file", f"cannot read {path}: more than {MAX_ROWS:,} rows")
     reader = csv.reader(ln for _, ln in kept)
     out: Records = []
     start = 0
-    for rec in reader:
-        out.append((kept[start][0], [_csv_cell(v) for v in rec]))
-        start = reader.line_num       # lines consumed so far: the next record starts there
+    try:
+        for rec in reader:
+            out.append((kept[start][0], [_csv_cell(v) for v in rec]))
+            start = reader.line_num   # lines consumed so far: the next record starts there
+    except csv.Error as exc:          # a cell over csv's field size limit (128 KiB), say
+        line = kept[min(start, len(kept) - 1)][0]
+        raise TableError("file", f"{path}: line {line}: malformed CSV: {exc}") from None
     return out
+
+
+def read_data_file(path: Path) -> bytes:
+    """The bytes of a table or data file: a regular file of at most ``MAX_DATA_BYTES``
+    (``rules.files.read_input_file``), else ``TableError``."""
+    try:
+        return read_input_file(path, MAX_DATA_BYTES)
+    except FileRefused as exc:
+        raise TableError("file", f"cannot read {path}: {exc}") from None
 
 
 def utf8_text(path: Path, data: bytes) -> str:
     """``data`` as text (a UTF-8 byte-order mark dropped): any other encoding is an error
     naming the first bad byte, its offset and line, never a traceback."""
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        return data[bom:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        at = bom + exc.start
-        line = data.count(b"\n", 0, at) + 1
-        raise TableError("file", f"{path}: not UTF-8: byte 0x{data[at]:02X} at byte offset "
-                         f"{at} (line {line}); save it as UTF-8") from None
+        return _utf8(data)
+    except ValueError as exc:
+        raise TableError("file", f"{path}: {exc}") from None
 
 
 def _csv_cell(v: str) -> Any:
@@ -133,11 +152,11 @@ def _worksheet(path: Path, sheet: Any) -> tuple[str, Records]:
     from openpyxl import load_workbook  # only scenarios with workbooks pay its import
     from openpyxl.utils.exceptions import InvalidFileException
 
+    data = read_data_file(path)
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except OSError as exc:
-        raise TableError("file", f"cannot read {path}: {exc.strerror}") from None
-    except (InvalidFileException, zipfile.BadZipFile, KeyError):
+        _check_unzipped_size(path, data)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise TableError("file", f"cannot read {path}: not an Excel workbook (.xlsx)") from None
     try:
         if sheet is None:
@@ -148,10 +167,23 @@ def _worksheet(path: Path, sheet: Any) -> tuple[str, Records]:
         ws = book[sheet]
         ws.reset_dimensions()         # files from other tools may state a wrong used range
         rows = ws.iter_rows(values_only=True)
-        records = [(n, [_excel_cell(v) for v in row]) for n, row in enumerate(rows, start=1)]
+        records = []
+        for n, row in enumerate(rows, start=1):
+            if n > MAX_ROWS:
+                raise TableError("sheet", f"{path}[{sheet}]: more than {MAX_ROWS:,} rows")
+            records.append((n, [_excel_cell(v) for v in row]))
     finally:
         book.close()
     return f"{path}[{sheet}]", records
+
+
+def _check_unzipped_size(path: Path, data: bytes) -> None:
+    """Refuse a workbook whose parts unzip to more than ``MAX_UNZIPPED_BYTES`` (a zip bomb)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        total = sum(i.file_size for i in z.infolist())
+    if total > MAX_UNZIPPED_BYTES:
+        raise TableError("file", f"cannot read {path}: unzips to {total:,} bytes, more than "
+                         f"{MAX_UNZIPPED_BYTES:,}")
 
 
 def _excel_cell(v: Any) -> Any:
@@ -179,9 +211,10 @@ def _table(source: str, records: Records) -> Table:
             if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
                 try:
                     value = json.loads(value)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
+                    why = exc if isinstance(exc, ValueError) else "nested too deeply"
                     table.problems.append(f"{source} row {number}: {name}: not a JSON list "
-                                          f"({exc})")
+                                          f"({why})")
                     continue
             _put(row, path, value)
         if row:

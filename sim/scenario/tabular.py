@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from rules.files import FileRefused, read_input_file
+from rules.limits import MAX_DATA_BYTES
 from sim.scenario.models import ScenarioError
-from sim.scenario.tables import TableError, utf8_text
+from sim.scenario.tables import MAX_ROWS, TableError, utf8_text
 
-__all__ = ["Problem", "Table", "read_table", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
+__all__ = ["Problem", "Table", "read_table", "read_bytes", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -58,6 +60,15 @@ def read_table(path: Path, data: bytes) -> Table:
     raise ScenarioError(f"{path}: unknown file type '{suffix}': use .csv or .parquet")
 
 
+def read_bytes(path: Path, field: str) -> bytes:
+    """The content of the data file ``path`` named by ``field``: a regular file of at most
+    ``MAX_DATA_BYTES`` (``rules.files.read_input_file``), else ``ScenarioError``."""
+    try:
+        return read_input_file(path, MAX_DATA_BYTES)
+    except FileRefused as exc:
+        raise ScenarioError(f"{path}: {field}: cannot read: {exc}") from None
+
+
 def decode_utf8(path: Path, data: bytes) -> str:
     """``data`` as text; other encodings are an error naming the first bad byte's offset."""
     try:
@@ -84,6 +95,8 @@ def _read_csv(path: Path, text: str) -> Table:
     end = 0                                   # last line the previous record used
     try:
         for record in reader:
+            if len(rows) > MAX_ROWS:
+                raise ScenarioError(f"{path}: more than {MAX_ROWS:,} rows")
             line, end = end + 1, reader.line_num
             if not any(c.strip() for c in record):
                 continue                      # blank line
@@ -120,6 +133,9 @@ def _read_parquet(path: Path, data: bytes) -> Table:
     import pyarrow.parquet as pq
 
     try:
+        rows = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+        if rows > MAX_ROWS:
+            raise ScenarioError(f"{path}: {rows:,} rows, more than {MAX_ROWS:,}")
         table = pq.read_table(pa.BufferReader(data))
     except (OSError, pa.ArrowException) as exc:
         raise ScenarioError(f"{path}: cannot read Parquet: {exc}") from None

@@ -10,7 +10,8 @@ offline optimum's, ``OPTIMUM_KPIS``, for runs that computed it).
 
 DuckDB: ``SELECT * FROM read_parquet('runs/_registry/*.parquet', union_by_name = true)``.
 ``read_registry`` also lists the run directories a plain ``domlab run`` writes
-(``<root>/<run-id>/kpis.json``) that have no registry row.
+(``<root>/<run-id>/kpis.json``) that have no registry row; hidden entries (``.<run-id>.tmp-…``
+left by a writer killed mid-way, see ``sim.store.gc``) are never runs.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
+from rules.files import read_yaml
 from sim.measure.kpis import ALL_KPIS
 from sim.scenario import ScenarioError, scenario_from_dict, scenario_hash
-from sim.store.atomic import write_atomic
+from sim.store.atomic import is_hidden, write_atomic
 
 if TYPE_CHECKING:
     from sim.experiments.runner import Outcome
@@ -109,9 +110,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _hash_of(scenario_yaml: Path) -> str | None:
+    """The hash of a run directory's resolved scenario (read with the limited YAML reader: a
+    run directory may come from elsewhere), or None if it cannot be read."""
     try:
-        return scenario_hash(scenario_from_dict(yaml.safe_load(scenario_yaml.read_text())))
-    except (OSError, yaml.YAMLError, ScenarioError):
+        return scenario_hash(scenario_from_dict(read_yaml(scenario_yaml, ScenarioError)))
+    except ScenarioError:
         return None
 
 
@@ -144,7 +147,8 @@ def read_registry(root: Path | str = "runs", include_run_dirs: bool = True) -> p
     if include_run_dirs and root.is_dir():
         known = set(reg["run_id"])
         extra = [_run_dir_row(d) for d in sorted(root.iterdir())
-                 if (d / "kpis.json").is_file() and d.name not in known]
+                 if not is_hidden(d.name) and (d / "kpis.json").is_file()
+                 and d.name not in known]
         if extra:
             reg = pd.concat([reg, pd.DataFrame(extra).assign(source="run_dir")],
                             ignore_index=True)

@@ -11,10 +11,7 @@ with ``register=True`` it also writes the run's registry row (``sim.store.regist
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,34 +24,11 @@ import yaml
 from sim.core.model import RunResult, Status
 from sim.core.records import TraceRow
 from sim.experiments.runner import Outcome
+from sim.store.atomic import atomic_dir
 from sim.store.registry import run_row, write_rows
 
 __all__ = ["write_run", "load_kpis", "atomic_dir", "code_version",
            "orders_table", "shipments_table", "trace_table"]
-
-
-class atomic_dir:  # noqa: N801 - used like a function in a with-statement
-    """Context manager: yields a temporary directory that replaces ``final`` on success."""
-
-    def __init__(self, final: Path):
-        self.final = Path(final)
-
-    def __enter__(self) -> Path:
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".{self.final.name}."))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        old = None
-        if self.final.exists():
-            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
-            os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def code_version() -> str:
@@ -105,7 +79,7 @@ def trace_table(run: RunResult) -> pa.Table:
 
 
 def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | None = None, *,

@@ -194,7 +194,7 @@ def test_warnings_for_a_peak_or_an_event_outside_the_horizon():
         "window"]
 
 
-def test_the_cli_warns_before_running_a_peak_it_will_not_reach(domlab, tmp_path):
+def test_the_cli_warns_of_a_peak_it_will_not_reach(domlab, tmp_path):
     from conftest import ROOT
     r = domlab("run", ROOT / "scenarios" / "omnichannel_peak.yaml", "--days", 4, "--engine",
                "compiled", "--out", tmp_path)
