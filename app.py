@@ -101,9 +101,11 @@ class Slot:
     error: str | None = None
 
 
-#: Query parameters of a shareable link: sidebar settings and library scenarios by slot.
-_QP_SETTINGS = {"horizon": ("horizon", float), "seed": ("seed", int), "reps": ("reps", int),
-                "engine": ("engine", str), "n": ("n_slots", int)}
+#: Query parameters of a shareable link: sidebar settings (widget key, type, allowed range)
+#: and library scenarios by slot.
+_QP_SETTINGS = {"horizon": ("horizon", int, (1, 60)), "seed": ("seed", int, (0, 2**31 - 1)),
+                "reps": ("reps", int, (1, 10)), "engine": ("engine", str, None),
+                "n": ("n_slots", int, (2, MAX_SLOTS))}
 
 
 def apply_query_params(library: Sequence[str]) -> None:
@@ -113,14 +115,15 @@ def apply_query_params(library: Sequence[str]) -> None:
         return
     st.session_state["qp_applied"] = True
     qp = st.query_params
-    for param, (key, cast) in _QP_SETTINGS.items():
+    for param, (key, cast, bounds) in _QP_SETTINGS.items():
         if param in qp:
             try:
-                value = cast(qp[param])
-            except ValueError:
-                continue
-            if key != "engine" or value in ENGINES:
-                st.session_state[key] = int(value) if key == "horizon" else value
+                value = cast(float(qp[param])) if cast is int else qp[param]
+            except (ValueError, OverflowError):
+                continue                 # a mangled link keeps the defaults
+            ok = value in ENGINES if bounds is None else bounds[0] <= value <= bounds[1]
+            if ok:
+                st.session_state[key] = value
     for i, letter in enumerate("abcd"):
         if qp.get(letter) in library:
             st.session_state[f"base_{i}"] = qp[letter]

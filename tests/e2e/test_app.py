@@ -313,6 +313,16 @@ def test_the_offline_optimum_shows_the_gap_and_where_the_money_is(app):
     assert frame_with(at, "saving").shape[0] > 0
 
 
+def test_a_mangled_link_keeps_the_defaults(runs_dir, monkeypatch):
+    monkeypatch.setenv("DOMLAB_RUNS_DIR", str(runs_dir))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"horizon": "900", "reps": "x", "engine": "gpu", "a": "nope"})
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="horizon").value == 7 and at.number_input(key="reps").value == 1
+    assert at.selectbox(key="base_0").value == BASE
+
+
 def test_whatif_date_windows_become_scheduled_events():
     """A node closed on some days, or a carrier delayed on some days, is a dated event (an
     outage, a carrier delay) instead of a change for the whole run; charts get its window."""
