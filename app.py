@@ -491,6 +491,8 @@ def show_breakdowns(result: Result) -> None:
     st.dataframe(dd.breakdowns_side_by_side(result.groups, by), hide_index=True)
 
 
+#: Drill-down rows listed (the caption gives the full count).
+_DRILL_ROWS = 500
 _DRILLS = {"changed": "Decision changed vs baseline", "late": "Late orders",
            "backordered": "Backordered orders", "node": "A node's orders"}
 
@@ -517,7 +519,11 @@ def show_drilldown(result: Result) -> None:
     else:
         node = c3.selectbox("Node", [n.name for n in run.scenario.nodes], key="drill_node")
         table = dd.node_orders(run, node)
-    st.caption(f"{len(table):,} orders (at most 500 listed). Select a row to see its timeline.")
+    shown = table.head(_DRILL_ROWS)
+    st.caption(f"{len(table):,} orders" + (f" (the first {_DRILL_ROWS} listed)"
+                                          if len(table) > _DRILL_ROWS else "")
+               + ". Select a row to see its timeline.")
+    table = shown
     state = st.dataframe(table, hide_index=True, on_select="rerun",
                          selection_mode="single-row", key=f"drill_table_{what}_{pick}")
     rows = state.selection.rows if state is not None else []

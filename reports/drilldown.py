@@ -24,6 +24,11 @@ BREAKDOWNS = {"channel": "Channel", "region": "Region", "node": "Node",
 _ORDER_COLS = ["order_id", "channel", "region", "promise_days", "units", "value", "status"]
 
 
+def _first(frame: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """The first ``limit`` rows (all without a limit), renumbered."""
+    return (frame if limit is None else frame.head(limit)).reset_index(drop=True)
+
+
 def _window(run: Any) -> pd.DataFrame:
     """Orders created in [warm-up, horizon)."""
     o, sc = run.orders, run.scenario
@@ -83,7 +88,7 @@ def breakdowns_side_by_side(groups: Sequence[Any], by: str) -> pd.DataFrame:
     return merged.reset_index() if merged is not None else pd.DataFrame()
 
 
-def changed_orders(a: Any, b: Any, limit: int = 500) -> pd.DataFrame:
+def changed_orders(a: Any, b: Any, limit: int | None = None) -> pd.DataFrame:
     """Orders of the window decided differently in ``b`` than in ``a`` (another node, service
     or split), with both decisions and their shipping + handling, largest cost change first.
     Both runs share seeds, so an order id is the same order in both."""
@@ -94,30 +99,30 @@ def changed_orders(a: Any, b: Any, limit: int = 500) -> pd.DataFrame:
     out = orders.merge(diff, on="order_id").assign(**{"Δ cost": lambda d: (d["cost B"]
                                                                           - d["cost A"])})
     out = out.reindex(out["Δ cost"].abs().sort_values(ascending=False, kind="stable").index)
-    return out.head(limit).round({"cost A": 2, "cost B": 2, "Δ cost": 2}).reset_index(drop=True)
+    return _first(out, limit).round({"cost A": 2, "cost B": 2, "Δ cost": 2})
 
 
-def late_orders(run: Any, limit: int = 500) -> pd.DataFrame:
+def late_orders(run: Any, limit: int | None = None) -> pd.DataFrame:
     """Delivered orders of the window that arrived after their promise, latest first."""
     o = _window(run)
     late = o[(o["status"].astype(str) == "delivered") & (o["delivered_at"] > o["deadline"])]
     late = late.assign(**{"late by h": (late["delivered_at"] - late["deadline"]).round(1)})
     late = late.merge(_parcel_costs(run)[["order_id", "decision"]], on="order_id", how="left")
     return late.sort_values("late by h", ascending=False, kind="stable")[
-        [*_ORDER_COLS, "late by h", "decision"]].head(limit).reset_index(drop=True)
+        [*_ORDER_COLS, "late by h", "decision"]].pipe(_first, limit)
 
 
-def backordered_orders(run: Any, limit: int = 500) -> pd.DataFrame:
+def backordered_orders(run: Any, limit: int | None = None) -> pd.DataFrame:
     """Orders of the window that waited for stock, with the hours from backorder to delivery
     (blank if never delivered: cancelled or still waiting), longest first."""
     o = _window(run)
     o = o[o["backordered_at"].notna()]
     o = o.assign(**{"to delivery h": (o["delivered_at"] - o["backordered_at"]).round(1)})
     return o.sort_values("to delivery h", ascending=False, kind="stable", na_position="first")[
-        [*_ORDER_COLS, "to delivery h"]].head(limit).reset_index(drop=True)
+        [*_ORDER_COLS, "to delivery h"]].pipe(_first, limit)
 
 
-def node_orders(run: Any, node: str, limit: int = 500) -> pd.DataFrame:
+def node_orders(run: Any, node: str, limit: int | None = None) -> pd.DataFrame:
     """The window's shipments from ``node`` with their orders, in time order."""
     sh = run.shipments
     sh = sh[sh["node"].astype(str) == node]
@@ -125,5 +130,5 @@ def node_orders(run: Any, node: str, limit: int = 500) -> pd.DataFrame:
     out = o.merge(sh[["order", "service", "units", "ship_cost", "created", "packed",
                       "delivered"]].rename(columns={"order": "order_id", "units": "shipped"}),
                   on="order_id")
-    return out.sort_values(["created", "order_id"], kind="stable").head(limit).round(
+    return _first(out.sort_values(["created", "order_id"], kind="stable"), limit).round(
         {"ship_cost": 2, "created": 2, "packed": 2, "delivered": 2}).reset_index(drop=True)

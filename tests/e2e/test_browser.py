@@ -231,8 +231,9 @@ def test_compare_in_browser(streamlit_url, tmp_path):
             page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)   # first row's selector
             page.get_by_text(re.compile(r"^Order \d+$")).first.wait_for(timeout=20_000)
             page.get_by_text("Rule decisions").first.wait_for(timeout=20_000)
+            page.get_by_text(re.compile(r"^Order \d+$")).first.scroll_into_view_if_needed()
             page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "drilldown.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "drilldown.png"))
 
             # the map draws nodes and flows with deck.gl and no basemap (nothing to download)
             page.get_by_role("tab", name="Map & flows").click()
