@@ -77,13 +77,20 @@ class Decisions:
         self._env, self._book, self._weekday0 = env, book, weekday0
         self._channels, self._regions = scenario.channels, scenario.regions
         self._service_table, self._tier_names = book.demand.service_table, book.demand.tier_names
+        #: ``id(decision)`` → (the decision, its matched rules joined by ","): one shared string
+        #: per distinct decision rather than one per trace row (holding the decision keeps its
+        #: id from being reused)
+        self._matched: dict[int, tuple[Decision, str]] = {}
 
     def decide(self, point: str, facts: dict[str, Any], order: int = -1,
                subject: str = "") -> Decision:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
         dec = self.engine.decide(point, facts)
+        hit = self._matched.get(id(dec))
+        if hit is None or hit[0] is not dec:
+            hit = self._matched[id(dec)] = (dec, ",".join(dec.matched))
         self.trace.append(_new_row(TraceRow, (self._env.now, order, point, dec.ruleset,
-                                              dec.winner, ",".join(dec.matched), subject)))
+                                              dec.winner, hit[1], subject)))
         return dec
 
     # -- facts ------------------------------------------------------------------------------
