@@ -36,7 +36,7 @@ from sim.core.events import Ev, EventLog, NullLog, SummaryLog, make_event_log
 from sim.core.fulfillment import Shipment, Station, shipment_columns
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
 from sim.core.network import Network, build_network, next_pickup
-from sim.core.records import HOURS, Catalog, OrderBook, Status, TraceRow
+from sim.core.records import HOURS, Catalog, OrderBook, Status, Trace
 from sim.core.returns import Return, ReturnDesk, return_columns
 from sim.core.rng import BlockSampler, stream
 from sim.core.sourcing import Ranker, choose_plan, coverage
@@ -118,7 +118,7 @@ class RunResult:
     orders: dict[str, np.ndarray]
     shipments: dict[str, np.ndarray]
     events: EventLog | SummaryLog | NullLog     # per ``World(events=...)``: full, summary, none
-    trace: list[TraceRow]
+    trace: Trace                 # a sequence of ``TraceRow``
     inventory: dict[str, np.ndarray]
     nodes: dict[str, np.ndarray]
     services: list[str]
@@ -525,8 +525,11 @@ class World:
         ``host``, its parcels may take the customer's later orders (consolidation)."""
         self._start_fulfilment(i, len(plan), retry)
         for node, lines in plan:
-            ship = self._reserve(i, node, [skus[j] for j in lines], [qtys[j] for j in lines],
-                                 facts)
+            if len(lines) == len(skus):  # every line (in order): share the lists, no copies
+                ship = self._reserve(i, node, skus, qtys, facts)
+            else:
+                ship = self._reserve(i, node, [skus[j] for j in lines],
+                                     [qtys[j] for j in lines], facts)
             if host and ship.service >= 0:
                 ship.span = (self.book.t[i], self.book.t[i])
                 self._parcels[(self.book.customer[i], self.book.address[i])] = ship
