@@ -73,3 +73,18 @@ def test_run_directory_per_mode(outcomes, tmp_path):
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="--events"):
         make_event_log("some")
+
+
+def test_trace_reads_back_the_rows_appended():
+    from sim.core.records import Trace, TraceRow
+
+    rows = [TraceRow(0, -1, "reorder", "rs@1", "r1", "r1", "dc/sku"),
+            TraceRow(1.5, 3, "sourcing", "s@2", "a", "a,b", ""),
+            TraceRow(1.5, 3, "sourcing", "s@2", "a", "a,b", "")]
+    trace = Trace(rows)
+    assert len(trace) == 3 and list(trace) == rows and trace == rows
+    assert trace[0] == rows[0] and type(trace[0][0]) is int      # values kept as given
+    assert trace[-1] == rows[-1] and trace[1:] == rows[1:]
+    assert [r.matched for r in trace] == ["r1", "a,b", "a,b"]
+    with pytest.raises(IndexError):
+        trace[3]
