@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint app bench fuzz clean
+.PHONY: install demo test lint app bench scale fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/experiments.py
+
+# Opt-in scale case: ~1M orders (default network, 10x demand and pickers, 65 days), event
+# log off; prints wall time and peak RSS (targets < 60 s, < 2 GB). About 1.5 min.
+scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 # 1,000 generated scenario files and rule sets (valid, edge, hostile) through domlab run:
 # prints cases, ok, refused, crashes, silent; exit 1 on any failure (~5 min).

@@ -1,7 +1,9 @@
 """Throughput benchmarks (run by `make bench`; never part of the test suite).
 
-Reports simulated orders per second for each rule backend on the default scenario, the ratio
-between them (both measured in this same process, so machine noise largely cancels), and a
+Reports simulated orders per second for each rule backend on the default scenario, a plain-SimPy
+M/M/1 queue's customers per second as the yardstick (orders/s over M/M/1 customers/s is the
+target ratio), the ratio between the backends (all measured in this same process, so machine
+noise largely cancels), and a
 profile of how much of a durable-rules run is spent inside durable-rules.
 """
 
@@ -10,12 +12,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import random
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import simpy  # noqa: E402
 
 from sim.core.demand import generate_demand  # noqa: E402
 from sim.experiments.runner import run_scenario  # noqa: E402
@@ -30,6 +35,27 @@ def best_of(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def mm1(customers: int, seed: int = 1, rho: float = 0.9) -> None:
+    """A plain-SimPy M/M/1 queue (the textbook example) serving ``customers`` customers: the
+    yardstick of what SimPy itself does per simulated entity on this machine."""
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=1)
+
+    def customer():
+        with server.request() as req:
+            yield req
+            yield env.timeout(rng.expovariate(1.0))
+
+    def source():
+        for _ in range(customers):
+            env.process(customer())
+            yield env.timeout(rng.expovariate(rho))
+
+    env.process(source())
+    env.run()
 
 
 def durable_share(scenario) -> float:
@@ -51,11 +77,14 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "omnichannel.yaml"))
     ap.add_argument("--days", type=float, default=14)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--mm1-customers", type=int, default=100_000)
     args = ap.parse_args()
     sc = load_scenario(args.scenario, {"horizon_days": args.days})
     n = generate_demand(sc).n
     print(f"scenario {sc.name}, {args.days:g} days, {n:,} orders; best of {args.repeat}\n")
     t_demand = best_of(lambda: generate_demand(sc), args.repeat)
+    n_mm1 = args.mm1_customers
+    t_mm1 = best_of(lambda: mm1(n_mm1), args.repeat)
     results = {}
     for engine in ("compiled", "durable"):
         results[engine] = best_of(lambda e=engine: run_scenario(sc, e), args.repeat)
@@ -63,6 +92,9 @@ def main() -> None:
     print(f"{'demand generation':28s} {t_demand:8.2f} {n / t_demand:10,.0f}")
     for engine, t in results.items():
         print(f"{'full run, ' + engine + ' rules':28s} {t:8.2f} {n / t:10,.0f}")
+    print(f"{'SimPy M/M/1 (customers)':28s} {t_mm1:8.2f} {n_mm1 / t_mm1:10,.0f}")
+    for engine, t in results.items():
+        print(f"{engine} orders/s over M/M/1 customers/s: {(n / t) / (n_mm1 / t_mm1):.3f}")
     ratio = results["durable"] / results["compiled"]
     print(f"\ncompiled backend runs the whole simulation {ratio:.2f}x faster than durable")
     share = durable_share(sc)

@@ -68,6 +68,10 @@ class CompiledBackend:
     def __init__(self):
         self._cache: dict[str, tuple[Predicate, ...]] = {}
 
+    def predicates(self, ruleset: RuleSet) -> tuple[Predicate, ...]:
+        """The compiled predicate of each rule of ``ruleset``, in evaluation order."""
+        return self._predicates(ruleset)
+
     def _predicates(self, ruleset: RuleSet) -> tuple[Predicate, ...]:
         preds = self._cache.get(ruleset.key)
         if preds is None:

@@ -100,6 +100,28 @@ def _register(rs: RuleSet) -> str:
         return name
 
 
+_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _fields(rs: RuleSet) -> tuple[str, ...]:
+    """The fact fields the conditions of ``rs`` read, sorted (``sid``/``id``/``point`` are set
+    by ``matches`` itself)."""
+    fields = _FIELDS.get(rs.key)
+    if fields is None:
+        found: set[str] = set()
+
+        def walk(cond: Cond) -> None:
+            if cond.kind in ("and", "or"):
+                for c in cond.args:
+                    walk(c)
+            elif cond.kind != "true":
+                found.add(cond.field)
+        for rule in rs.rules:
+            walk(rule.when)
+        fields = _FIELDS[rs.key] = tuple(sorted(found - {"sid", "id", "point"}))
+    return fields
+
+
 class DurableBackend:
     """Matches rules with durable-rules, in a session private to this backend."""
 
@@ -116,7 +138,10 @@ class DurableBackend:
             raise RuleError(f"{ruleset.source}: fact {bad}={facts[bad]!r} cannot be sent to "
                             f"durable-rules (it rejects numbers written like 1e-05 and "
                             f"non-finite numbers); round the fact or use --engine compiled")
-        message = dict(facts, sid=self.sid, id=next(self._ids), point=ruleset.point)
+        # Only the fields some condition reads (matching cannot depend on the others): the
+        # host serialises and parses every field of every message.
+        message = {k: facts[k] for k in _fields(ruleset) if k in facts}
+        message.update(sid=self.sid, id=next(self._ids), point=ruleset.point)
         host = _host()
         _SLOT.hits = hits = []
         if first_only:

@@ -61,9 +61,24 @@ class Engine:
             if rs.point != point:
                 raise RuleError(f"{rs.source}: rule set '{rs.name}' is for point '{rs.point}', "
                                 f"but is used for '{point}'")
+        # A backend whose rules are plain predicates (compiled) lets ``decide`` run a "first"
+        # hit-policy rule set's predicates itself: same matches, fewer calls per decision.
+        predicates = getattr(backend, "predicates", None)
+        self._first: dict[str, tuple] = {} if predicates is None else {
+            point: predicates(rs) for point, rs in self.rulesets.items()
+            if rs.hit_policy == "first"}
 
     def decide(self, point: str, facts: dict[str, Any]) -> Decision:
         """Apply the point's rule set to ``facts`` under its hit policy."""
+        preds = self._first.get(point)
+        if preds is not None:
+            for i, p in enumerate(preds):
+                if p(facts):
+                    decision = self._memo.get((point, i))
+                    if decision is None:
+                        decision = self._memo[(point, i)] = self._decision(
+                            self.rulesets[point], [i])
+                    return decision
         rs = self.rulesets[point]
         idx = self.backend.matches(rs, facts, first_only=rs.hit_policy == "first")
         key = (point, *idx)

@@ -151,6 +151,8 @@ def _run_batches(args) -> int:
 
 def cmd_run_experiment(args) -> int:
     """``domlab run --reps N``: replications with mean and 95% CI per KPI."""
+    if getattr(args, "events", "full") != "full":
+        raise ExperimentError("--events: applies to one run (no --reps, --batches, --warmup)")
     _positive("--reps", args.reps)
     if args.batches:
         return _run_batches(args)

@@ -76,6 +76,11 @@ def _core(sub) -> None:
     sp.add_argument("--batches", type=int, default=0, metavar="K",
                     help="batch-means CIs from this one run, in K batches")
     _optimum(sp)
+    sp.add_argument("--events", choices=("full", "summary", "none"), default="full",
+                    help="what the event log keeps: every state change (full, "
+                         "events.parquet), counts and sums per kind (summary, "
+                         "events_summary.parquet) or nothing (none); KPIs are the same. "
+                         "summary/none keep memory flat on very long runs")
     _replication_args(sp)
     sp.set_defaults(target=_run_target)
 

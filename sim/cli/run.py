@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rules.schema import RuleError
+from sim.cli import UsageError
 from sim.core.model import SimulationError
 from sim.core.replay import replayed_history
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
@@ -91,7 +92,7 @@ def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
     from reports.build import save_run
     from reports.charts import RunView
 
-    outcome = run_scenario(scenario, args.engine)
+    outcome = run_scenario(scenario, args.engine, events=getattr(args, "events", "full"))
     result = None
     if getattr(args, "optimum", False):
         from sim.experiments.optimum import add_optimum
@@ -141,6 +142,9 @@ def optimum_brief(run_dir: Path, top: int = 5) -> str:
 
 def cmd_run(args) -> int:
     """Simulate one scenario and write its run directory."""
+    if args.optimum and args.events != "full":
+        raise UsageError("--optimum: needs --events full (it reads the run's reservations from "
+                         "the event log)")
     scenario = load_cli_scenario(args.scenario, args.seed, args.days, args.skip_bad_rows)
     check_output_dir(args.out, [run_dir_name(scenario)])
     with about(args.scenario):

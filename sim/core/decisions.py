@@ -15,7 +15,7 @@ import simpy
 from rules.engine import Decision, Engine
 from rules.schema import FACT_FIELDS, RuleError
 from sim.core.fulfillment import Shipment
-from sim.core.records import HOURS, OrderBook, TraceRow
+from sim.core.records import HOURS, OrderBook, Trace
 from sim.core.sourcing import Coverage
 from sim.scenario import Node, Scenario, Sku
 
@@ -25,9 +25,6 @@ __all__ = ["Decisions", "REQUIRED_POINTS", "check_rules", "check_rule_references
 #: Decision points every scenario needs a rule set for (priority and backorder are optional).
 REQUIRED_POINTS = ("sourcing", "split", "carrier", "reorder")
 _PRIORITY_FACTS = set(FACT_FIELDS["priority"])
-#: ``_new_row(TraceRow, values)`` builds a row without NamedTuple's Python-level ``__new__``
-#: (about 2.5× cheaper; one row per decision is on the hot path).
-_new_row = tuple.__new__
 
 
 def check_rule_references(scenario: Scenario, engine: Engine) -> None:
@@ -71,19 +68,26 @@ class Decisions:
     def __init__(self, engine: Engine, env: simpy.Environment, scenario: Scenario,
                  book: OrderBook, weekday0: int):
         self.engine = engine
-        self.trace: list[TraceRow] = []
+        self.trace = Trace()
         self.has_priority = "priority" in engine.rulesets
         self.has_backorder = "backorder" in engine.rulesets
         self._env, self._book, self._weekday0 = env, book, weekday0
         self._channels, self._regions = scenario.channels, scenario.regions
         self._service_table, self._tier_names = book.demand.service_table, book.demand.tier_names
+        #: (``id(decision)``, point, subject) → (the decision, its ``Trace`` combination code);
+        #: holding the decision keeps its id from being reused
+        self._codes: dict[tuple[int, str, str], tuple[Decision, int]] = {}
 
     def decide(self, point: str, facts: dict[str, Any], order: int = -1,
                subject: str = "") -> Decision:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
         dec = self.engine.decide(point, facts)
-        self.trace.append(_new_row(TraceRow, (self._env.now, order, point, dec.ruleset,
-                                              dec.winner, ",".join(dec.matched), subject)))
+        key = (id(dec), point, subject)
+        hit = self._codes.get(key)
+        if hit is None or hit[0] is not dec:
+            hit = self._codes[key] = (dec, self.trace.code(point, dec.ruleset, dec.winner,
+                                                           ",".join(dec.matched), subject))
+        self.trace.add(self._env.now, order, hit[1])
         return dec
 
     # -- facts ------------------------------------------------------------------------------

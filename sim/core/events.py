@@ -7,7 +7,10 @@ from enum import IntEnum
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Ev", "EventLog"]
+__all__ = ["Ev", "EventLog", "SummaryLog", "NullLog", "EVENT_MODES", "make_event_log"]
+
+#: ``--events``: every row (``full``), counts and sums per kind (``summary``), nothing (``none``).
+EVENT_MODES = ("full", "summary", "none")
 
 
 class Ev(IntEnum):
@@ -41,6 +44,7 @@ class EventLog:
     """Rows of ``(t, kind, order, node, sku, qty, value)``; -1 where a column does not apply."""
 
     __slots__ = ("rows",)
+    mode = "full"
 
     def __init__(self):
         self.rows: list[tuple] = []
@@ -52,6 +56,15 @@ class EventLog:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def kind_counts(self) -> np.ndarray:
+        """Events of each kind (indexed by ``Ev``)."""
+        kinds = np.fromiter((r[1] for r in self.rows), dtype=np.int64, count=len(self.rows))
+        return np.bincount(kinds, minlength=len(Ev))
+
+    def value_sum(self, kind: Ev) -> float:
+        """Sum of the ``value`` column over events of ``kind``."""
+        return sum(row[6] for row in self.rows if row[1] == kind)
 
     def to_arrow(self, node_names: list[str], sku_ids: list[str]) -> pa.Table:
         """Events in time order (ties keep log order) with readable names."""
@@ -74,3 +87,66 @@ class EventLog:
             "qty": np.asarray(cols[5], dtype=np.int64)[order],
             "value": np.asarray(cols[6], dtype=float)[order],
         })
+
+
+class SummaryLog:
+    """An event log that keeps only, per kind, the count and the sums of ``qty`` and ``value``
+    (constant memory, for very long runs: ``--events summary``)."""
+
+    __slots__ = ("counts", "qty", "value")
+    mode = "summary"
+
+    def __init__(self):
+        n = len(Ev)
+        self.counts, self.qty, self.value = [0] * n, [0] * n, [0.0] * n
+
+    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+            qty: int = 0, value: float = 0.0) -> None:
+        """Count one state change."""
+        self.counts[kind] += 1
+        self.qty[kind] += qty
+        self.value[kind] += value
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def kind_counts(self) -> np.ndarray:
+        """Events of each kind (indexed by ``Ev``)."""
+        return np.asarray(self.counts, dtype=np.int64)
+
+    def value_sum(self, kind: Ev) -> float:
+        """Sum of the ``value`` column over events of ``kind``."""
+        return self.value[kind]
+
+    def to_arrow(self, node_names: list[str] | None = None,
+                 sku_ids: list[str] | None = None) -> pa.Table:
+        """One row per event kind that occurred: ``event``, ``count``, ``qty``, ``value``."""
+        kinds = [k for k in Ev if self.counts[k]]
+        return pa.table({
+            "event": pa.array([k.name.lower() for k in kinds], pa.string()),
+            "count": pa.array([self.counts[k] for k in kinds], pa.int64()),
+            "qty": pa.array([self.qty[k] for k in kinds], pa.int64()),
+            "value": pa.array([float(self.value[k]) for k in kinds], pa.float64()),
+        })
+
+
+class NullLog:
+    """An event log that records nothing (``--events none``); no ``events.parquet``."""
+
+    __slots__ = ()
+    mode = "none"
+
+    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+            qty: int = 0, value: float = 0.0) -> None:
+        """Drop one state change."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+def make_event_log(mode: str = "full") -> EventLog | SummaryLog | NullLog:
+    """The event log of a run for ``--events mode`` (see ``EVENT_MODES``)."""
+    logs = {"full": EventLog, "summary": SummaryLog, "none": NullLog}
+    if mode not in logs:
+        raise ValueError(f"--events: unknown mode '{mode}' (choose: {', '.join(EVENT_MODES)})")
+    return logs[mode]()

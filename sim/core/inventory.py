@@ -220,9 +220,10 @@ class Stock:
     def _touch(self, n: int, s: int) -> None:
         """Close the interval since the last change of ``n``×``s`` into the time integrals."""
         now = self.env.now
-        dt = now - self._last[n][s]
+        last = self._last[n]
+        dt = now - last[s]
         if dt > 0:
-            self._last[n][s] = now
+            last[s] = now
             self._a_oh[n][s] += self.on_hand[n][s] * dt
             self._a_res[n][s] += self.reserved[n][s] * dt
             self._a_oo[n][s] += self.on_order[n][s] * dt

@@ -63,13 +63,16 @@ class ReturnDesk:
     def on_delivery(self, order: int, channel: int, region: int, delivered: float,
                     skus: list[int], qtys: list[int]) -> Return | None:
         """The return of a parcel delivered at ``delivered`` (hours), or None."""
-        rates, rng = self._rate[channel], self._rng[channel]
-        back = rng.binomial(qtys, [rates[s] for s in skus]).tolist()
+        rates, binomial = self._rate[channel], self._rng[channel].binomial
+        # One scalar draw per line, in line order: the same numbers as one array draw
+        # (NumPy loops over the elements alike) at a fraction of the call overhead.
+        back = [binomial(q, rates[s]) for s, q in zip(skus, qtys, strict=True)]
         if not any(back):
             return None
         lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]
         r_skus, r_qtys = [s for s, _ in lines], [q for _, q in lines]
-        restock = rng.binomial(r_qtys, self.spec.restock_share).tolist()
+        share = self.spec.restock_share
+        restock = [binomial(q, share) for q in r_qtys]
         dest = self._dest[region]
         node = next((n for n in dest if all(self._carried[n, s] for s in r_skus)),
                     dest[0] if dest else -1)

@@ -59,13 +59,14 @@ def run_id(scenario: Scenario, engine: Engine) -> str:
     return f"{scenario.name}-s{scenario.seed}-{digest}"
 
 
-def run_scenario(scenario: Scenario, engine: str = "durable") -> Outcome:
+def run_scenario(scenario: Scenario, engine: str = "durable", events: str = "full") -> Outcome:
     """Simulate ``scenario`` with the named rule backend and compute its KPIs; ``extra`` holds
-    what the run's ``meta.json`` records of a replayed order history (rows kept, skipped)."""
+    what the run's ``meta.json`` records of a replayed order history (rows kept, skipped).
+    ``events``: what the event log keeps (full | summary | none; KPIs never read it)."""
     eng = prepare_engine(scenario, engine)
     try:
         t0 = time.perf_counter()
-        result = World(scenario, eng).run()
+        result = World(scenario, eng, events=events).run()
         seconds = time.perf_counter() - t0
         rid = run_id(scenario, eng)
     finally:

@@ -98,13 +98,19 @@ def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | Non
         (tmp / "kpis.json").write_text(_json(kpis))
         pq.write_table(orders_table(run), tmp / "orders.parquet")
         pq.write_table(shipments_table(run), tmp / "shipments.parquet")
-        pq.write_table(run.events.to_arrow([n.name for n in sc.nodes], [s.id for s in sc.skus]),
-                       tmp / "events.parquet")
+        mode = run.events.mode
+        if mode == "full":
+            pq.write_table(run.events.to_arrow([n.name for n in sc.nodes],
+                                               [s.id for s in sc.skus]), tmp / "events.parquet")
+        elif mode == "summary":      # counts and sums per event kind
+            pq.write_table(run.events.to_arrow(), tmp / "events_summary.parquet")
         pq.write_table(trace_table(run), tmp / "trace.parquet")
         meta = {"run_id": outcome.run_id, "code_version": code_version(),
                 "wall_seconds": round(outcome.seconds, 3),
                 "orders_per_second": round(outcome.orders_per_second, 1),
                 "events": len(run.events), "decisions": len(run.trace), **outcome.extra}
+        if mode != "full":
+            meta["events_mode"] = mode
         (tmp / "meta.json").write_text(_json(meta))
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
