@@ -161,8 +161,8 @@ def judge(case: Case, root: Path, timeout: int = 60) -> Verdict:
     outcomes: list = []
     real = cli_run.run_scenario
 
-    def spy(sc, engine="durable"):
-        outcomes.append(real(sc, engine))
+    def spy(sc, engine="durable", **kwargs):
+        outcomes.append(real(sc, engine, **kwargs))
         return outcomes[-1]
 
     stdout, stderr = io.StringIO(), io.StringIO()
