@@ -25,7 +25,8 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator, StrMethodFormatter
 from reports import MAX_VIEWS
 
 __all__ = [
-    "ALL_CHARTS", "PALETTE", "RunView", "color_for", "cost_breakdown", "figure_png",
+    "ALL_CHARTS", "PALETTE", "RunView", "color_for", "cost_breakdown", "event_spans",
+    "figure_png",
     "inventory_over_time", "lead_time_distribution", "node_mix", "on_time_and_fill",
     "service_mix", "utilisation_heatmap",
 ]
@@ -518,16 +519,22 @@ def inventory_over_time(views: Sequence[RunView]) -> Figure:
     return fig
 
 
-def _shade_events(ax, views: Sequence[RunView], days: int) -> None:
-    """Shade each scheduled event's window (days of the run) once, labelled in the legend."""
-    seen: set[tuple[float, float, str]] = set()
+def event_spans(views: Sequence[RunView], days: int) -> list[tuple[float, float, str]]:
+    """Each scheduled event window of ``views`` once, as (first day, end day, label) clipped to
+    a time axis of ``days`` day starts; events wholly outside it are left out."""
+    spans: list[tuple[float, float, str]] = []
     for v in views:
         for a, b, label in v.events:
-            if (a, b, label) in seen or b <= 0 or a >= max(days, 1):
+            if (a, b, label) in spans or b <= 0 or a >= max(days, 1):
                 continue
-            seen.add((a, b, label))
-            ax.axvspan(max(a, 0.0), min(b, max(days - 1, 1)), color="#f4a582", alpha=0.35,
-                       zorder=0, label=label)
+            spans.append((a, b, label))
+    return [(max(a, 0.0), min(b, max(days - 1, 1)), label) for a, b, label in spans]
+
+
+def _shade_events(ax, views: Sequence[RunView], days: int) -> None:
+    """Shade each scheduled event's window (days of the run) once, labelled in the legend."""
+    for a, b, label in event_spans(views, days):
+        ax.axvspan(a, b, color="#f4a582", alpha=0.35, zorder=0, label=label)
 
 
 def utilisation_heatmap(views: Sequence[RunView]) -> Figure:

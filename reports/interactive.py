@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from reports.charts import PALETTE, RunView
+from reports.charts import PALETTE, RunView, event_spans
 from sim.experiments.stats import mean_ci
 from sim.measure.kpis import KPIS
 
@@ -179,12 +179,8 @@ def inventory_chart(views: Sequence[RunView]) -> alt.Chart:
     spans = [{"start": 0.0, "end": min(max(v.warmup_days for v in views), days - 1),
               "what": "warm-up (outside KPI window)"}] if views and \
         max(v.warmup_days for v in views) > 0 else []
-    seen = set()
-    for v in views:
-        for a, b, label in v.events:
-            if (a, b, label) not in seen and b > 0 and a < days:
-                seen.add((a, b, label))
-                spans.append({"start": max(a, 0.0), "end": min(b, days - 1), "what": label})
+    spans += [{"start": a, "end": b, "what": label}
+              for a, b, label in event_spans(views, days)]
     pick = _legend_pick(views)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     lines = alt.Chart(pd.DataFrame(rows, columns=["scenario", "day", "units"])).mark_line(

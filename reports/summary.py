@@ -5,8 +5,8 @@ Every comparison goes through one function, ``changes``: with one run per scenar
 a plain difference and carries no verdict (nothing to tell it from noise); with replications it
 is the paired difference over common seeds with its 95% CI and the shared verdict of
 ``sim.measure.present.verdict`` (via ``sim.experiments.comparison.compare_replications``).
-Groups are duck-typed: anything with ``label`` and ``runs`` whose items have ``seed``, ``kpis``
-and ``breakdowns`` (the app's ``RunGroup``).
+Groups are duck-typed: anything with ``label``, ``frame()`` (one row of KPIs per replication)
+and ``runs`` whose items have ``kpis`` and ``breakdowns`` (the app's ``RunGroup``).
 """
 
 from __future__ import annotations
@@ -65,17 +65,13 @@ class Change:
         return text
 
 
-def _frame(group: Any) -> pd.DataFrame:
-    return pd.DataFrame([{"seed": r.seed, **r.kpis} for r in group.runs])
-
-
 def changes(groups: Sequence[Any], kpis: Sequence[str] = tuple(KPIS)) -> list[Change]:
     """Every scenario after the first against the first, for ``kpis``."""
-    base = _frame(groups[0])
+    base = groups[0].frame()
     reps = min(len(g.runs) for g in groups)
     out = []
     for g in groups[1:]:
-        frame = _frame(g)
+        frame = g.frame()
         if reps >= 2:
             cmp = compare_replications(base, frame).set_index("kpi")
             for k in kpis:
@@ -190,7 +186,7 @@ def kpi_export(groups: Sequence[Any]) -> pd.DataFrame:
     replications), with the change against the first scenario, its CI and verdict: the table
     the app exports as CSV and Excel."""
     rows = []
-    first = _frame(groups[0])
+    first = groups[0].frame()
     for k, spec in KPIS.items():
         if k in first.columns:
             rows.append({"kpi": k, "label": spec.label.strip(), "unit": spec.unit,

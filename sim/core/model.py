@@ -224,8 +224,7 @@ class World:
         self._closed = [n.closed for n in scenario.nodes]
         # Scheduled events: nodes down now (outages in force), carrier and supplier effects.
         self.disruptions = Disruptions(scenario, self.net)
-        self._down = [0] * len(scenario.nodes)
-        self._n_down = 0
+        self._n_down = 0     # outages in force anywhere (each station knows its own)
         self._carrier_events = self.disruptions.has_carrier_events
         if any(s.kind.startswith("supplier") for s in scenario.events):
             self.stock.supply_terms = self.disruptions.supply_terms
@@ -381,7 +380,7 @@ class World:
                                              w.qty.tolist(), strict=True)):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            if self._down[n]:            # the store is closed: the shopper leaves
+            if self.stations[n].down:    # the store is closed: the shopper leaves
                 stock.turn_away(n, s, q)
                 outcome[k] = LOST
                 log.add(env.now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
@@ -499,7 +498,8 @@ class World:
             if excluded:
                 ranked = [n for n in ranked if n not in excluded]
             if self._n_down:
-                ranked = [n for n in ranked if not self._down[n]]
+                stations = self.stations
+                ranked = [n for n in ranked if not stations[n].down]
             if k == 0:
                 self._rank0 = ranked
             hold = self._hold(strat)
@@ -562,7 +562,7 @@ class World:
         first, last = min(host.span[0], t), max(host.span[1], t)
         n = host.node
         if last - first > self._consol.window_hours or host.eta > book.deadline[i] or \
-                n in self._excluded.get(i, ()) or self._down[n]:
+                n in self._excluded.get(i, ()) or self.stations[n].down:
             return False
         hold = self._hold(strat)[n]
         atp = self.atp[n]
@@ -780,12 +780,11 @@ class World:
         """A node event starts or ends: an outage stops picking and sourcing there (queued
         shipments wait, or with ``reroute`` are sourced again elsewhere); a capacity event
         changes the pickers on shift."""
-        n, station = change.node, self.stations[change.node]
+        station = self.stations[change.node]
         if change.pickers is not None:
             station.set_pickers(change.pickers if active else None)
             return
         step = 1 if active else -1
-        self._down[n] += step
         self._n_down += step
         station.set_down(active)
         if active and change.reroute:

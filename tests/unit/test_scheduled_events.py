@@ -54,16 +54,22 @@ def test_an_outage_closes_a_store_to_walk_in_shoppers():
     assert np.mean(w["outcome"][~inside] == 0) > 0.9
 
 
-def test_a_capacity_event_changes_pickers_on_shift_only_in_its_window():
-    """One store picker, three during the event: the night's orders queue for the 10:00
-    shift, and picks overlap up to three deep only in the window."""
-    sc = make_scenario(
+def _one_store(*events: dict):
+    """Six days of 30 web orders a day, all picked at STORE-LA by one picker (shifts 10–20),
+    under ``events`` (three pickers Wednesday and Thursday first)."""
+    return make_scenario(
         horizon_days=6, channels=[{"name": "web", "orders_per_day": 30}],
         nodes=[{"name": "STORE-LA", "capacity": {"pickers": 1, "minutes_per_order": 12},
                 "stock": {"days_of_supply": 30}},
                {"name": "DC-EAST", "closed": True}, {"name": "DC-WEST", "closed": True}],
         events=[{"kind": "node_capacity", "node": "STORE-LA", "pickers": 3, "start": WED,
-                 "end": FRI}])
+                 "end": FRI}, *events])
+
+
+def test_a_capacity_event_changes_pickers_on_shift_only_in_its_window():
+    """One store picker, three during the event: the night's orders queue for the 10:00
+    shift, and picks overlap up to three deep only in the window."""
+    sc = _one_store()
     sh = run_checked(sc).run.shipments
     start, end = sh["pick_start"], sh["packed"]
 
@@ -206,16 +212,8 @@ def test_the_cli_warns_of_a_peak_it_will_not_reach(domlab, tmp_path):
 def test_utilisation_counts_the_pickers_events_leave_on_shift():
     """An outage takes its node's picker hours away and a capacity event adds some: busy
     hours are measured against the pickers really on shift, so utilisation stays ≤ 100%."""
-    sc = make_scenario(
-        horizon_days=6, channels=[{"name": "web", "orders_per_day": 30}],
-        nodes=[{"name": "STORE-LA", "capacity": {"pickers": 1, "minutes_per_order": 12},
-                "stock": {"days_of_supply": 30}},
-               {"name": "DC-EAST", "closed": True}, {"name": "DC-WEST", "closed": True}],
-        events=[{"kind": "node_capacity", "node": "STORE-LA", "pickers": 3, "start": WED,
-                 "end": FRI},
-                {"kind": "node_outage", "node": "STORE-LA", "start": "2026-01-10",
-                 "end": "2026-01-11"}])
-    out = run_checked(sc)
+    out = run_checked(_one_store({"kind": "node_outage", "node": "STORE-LA",
+                                  "start": "2026-01-10", "end": "2026-01-11"}))
     # Store shifts 10–20: 10 h a day; days 1–5 of the window, +2 pickers on days 2–3, none on 5.
     assert out.run.nodes["open_hours"][2] == pytest.approx(10 * (5 + 2 * 2 - 1))
     assert 0 < out.kpis["breakdowns"]["node_utilisation_pct"]["STORE-LA"] <= 100
