@@ -7,7 +7,11 @@ gives every backend instance its own session id, deleted on ``close``. Runs in o
 therefore never see each other's state. The host starts no background threads (see ``_run``).
 
 ``first`` posts an event (consumed by the single highest-priority match); ``collect``/``merge``
-assert a fact (every match fires in priority order) and retract it again.
+assert a fact (every match fires in priority order) and retract it again. Nothing is left in the
+session between decisions, so a rule set's matches are a function of the values of the fields
+its conditions read: each backend remembers the matches per such *fact signature* and asks
+durable-rules once per distinct signature (a run's split rules see ~4,200 signatures in 23,000
+decisions, its sourcing and carrier rules fewer than ten).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class _Slot(threading.local):
 
 _SLOT = _Slot()
 _NO_MATCH = -1
+_ABSENT = object()                       # a field the facts lack (never sent)
 _LOCK = threading.Lock()
 _HOST = None
 _REGISTERED: dict[str, str] = {}
@@ -129,18 +134,34 @@ class DurableBackend:
         self.sid = f"p{os.getpid()}s{next(_SESSIONS)}"
         self._ids = itertools.count()
         self._used: set[str] = set()
+        #: (rule-set name, first_only, types and values of the fields read) → matching indices
+        self._memo: dict[tuple, list[int]] = {}
+        self.posted = 0                  # decisions durable-rules evaluated (memo misses)
 
     def matches(self, ruleset: RuleSet, facts: dict[str, Any], first_only: bool) -> list[int]:
         """Indices of matching rules in evaluation order (only the first for ``first_only``)."""
         name = _register(ruleset)
-        bad = next((k for k, v in facts.items() if not durable_safe(v)), None)
+        # Only the fields some condition reads are sent (matching cannot depend on the others:
+        # the host serialises and parses every field of every message). Types are part of the
+        # signature: durable-rules tells true from 1, which compare equal in Python.
+        fields = _fields(ruleset)
+        values = [facts.get(f, _ABSENT) for f in fields]
+        signature = (name, first_only, *map(type, values), *values)
+        hits = self._memo.get(signature)
+        if hits is None:
+            hits = self._memo[signature] = self._post(name, ruleset, facts, fields, first_only)
+        return list(hits)
+
+    def _post(self, name: str, ruleset: RuleSet, facts: dict[str, Any],
+              fields: tuple[str, ...], first_only: bool) -> list[int]:
+        """Ask durable-rules which rules of ``ruleset`` match ``facts``."""
+        message = {k: facts[k] for k in fields if k in facts}
+        bad = next((k for k, v in message.items() if not durable_safe(v)), None)
         if bad is not None:
             raise RuleError(f"{ruleset.source}: fact {bad}={facts[bad]!r} cannot be sent to "
                             f"durable-rules (it rejects numbers written like 1e-05 and "
                             f"non-finite numbers); round the fact or use --engine compiled")
-        # Only the fields some condition reads (matching cannot depend on the others): the
-        # host serialises and parses every field of every message.
-        message = {k: facts[k] for k in _fields(ruleset) if k in facts}
+        self.posted += 1
         message.update(sid=self.sid, id=next(self._ids), point=ruleset.point)
         host = _host()
         _SLOT.hits = hits = []

@@ -122,12 +122,33 @@ def test_unknown_backend_is_a_clear_error():
 
 
 def test_durable_unsafe_number_is_a_clear_error_and_session_closes():
-    ruleset = load_ruleset(LIBRARY / "reorder" / "ss_by_class.yaml")
+    ruleset = rs([{"name": "slow-movers", "when": {"all": [{"daily_demand": {"$lt": 0.5}}]},
+                   "then": {"policy": "sS", "s_days": 7, "S_days": 30}},
+                  {"name": "default", "then": {"policy": "sS", "s_days": 5, "S_days": 20}}],
+                 point="reorder")
     facts = {"node": "a", "node_kind": "dc", "sku": "x", "sku_class": "A",
              "daily_demand": 5e-05, "lead_time_days": 7.0, "unit_cost": 1.0, "price": 2.0}
     eng = make_engine({"reorder": ruleset}, "durable")
     with pytest.raises(RuleError, match="daily_demand=5e-05 cannot be sent to durable-rules"):
         eng.decide("reorder", facts)
-    eng.close()                                   # no session was created: nothing to crash
+    # A field no condition reads is never sent, so it cannot upset durable-rules.
+    assert eng.decide("reorder", dict(facts, daily_demand=0.25, unit_cost=1e-05)).winner == \
+        "slow-movers"
+    eng.close()
     with make_engine({"reorder": ruleset}, "compiled") as comp:
-        assert comp.decide("reorder", facts).winner == "a-items"
+        assert comp.decide("reorder", facts).winner == "slow-movers"
+
+
+def test_durable_asks_the_engine_once_per_fact_signature():
+    """Matches are remembered per value (and type) of the fields the rules read: a repeat
+    signature is answered without a post, a new value or a bool for a number is not."""
+    ruleset = rs([{"name": "big", "when": {"all": [{"order_value": {"$gt": 100}}]},
+                   "then": {"node_types": ["dc"]}},
+                  {"name": "default", "then": {"node_types": ["dc", "store"]}}])
+    with make_engine({"sourcing": ruleset}, "durable") as eng:
+        winners = [eng.decide("sourcing", dict(ORDER, order_value=v, units=u)).winner
+                   for v, u in ((150.0, 1), (150.0, 7), (50.0, 1), (150.0, 2), (50.0, 3))]
+        assert winners == ["big", "big", "default", "big", "default"]
+        assert eng.backend.posted == 2           # units is not read: two signatures
+        eng.decide("sourcing", dict(ORDER, order_value=150))      # an int is a new signature
+        assert eng.backend.posted == 3
