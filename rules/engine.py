@@ -63,21 +63,23 @@ class Engine:
                                 f"but is used for '{point}'")
         # A backend whose rules are plain predicates (compiled) lets ``decide`` run a "first"
         # hit-policy rule set's predicates itself: same matches, fewer calls per decision.
+        # Per such point: the predicates and, per rule, its decision once built.
         predicates = getattr(backend, "predicates", None)
-        self._first: dict[str, tuple] = {} if predicates is None else {
-            point: predicates(rs) for point, rs in self.rulesets.items()
-            if rs.hit_policy == "first"}
+        self._first: dict[str, tuple[tuple, list[Decision | None]]] = {} \
+            if predicates is None else {
+                point: (predicates(rs), [None] * len(rs.rules))
+                for point, rs in self.rulesets.items() if rs.hit_policy == "first"}
 
     def decide(self, point: str, facts: dict[str, Any]) -> Decision:
         """Apply the point's rule set to ``facts`` under its hit policy."""
-        preds = self._first.get(point)
-        if preds is not None:
+        first = self._first.get(point)
+        if first is not None:
+            preds, made = first
             for i, p in enumerate(preds):
                 if p(facts):
-                    decision = self._memo.get((point, i))
+                    decision = made[i]
                     if decision is None:
-                        decision = self._memo[(point, i)] = self._decision(
-                            self.rulesets[point], [i])
+                        decision = made[i] = self._decision(self.rulesets[point], [i])
                     return decision
         rs = self.rulesets[point]
         idx = self.backend.matches(rs, facts, first_only=rs.hit_policy == "first")

@@ -67,6 +67,9 @@ class ServicePicker:
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[ServiceInfo, float, float]] = {}
+        #: id(outcome) → (the outcome, the part of the memo key it decides); holding the
+        #: outcome keeps its id from being reused
+        self._outcomes: dict[int, tuple[CarrierOutcome, tuple]] = {}
         self._weekday0 = net.scenario.start_date.weekday()
 
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
@@ -86,11 +89,15 @@ class ServicePicker:
                                   ready, deadline)
         day = math.floor(ready / 24.0)
         tod = ready - day * 24.0
+        known = self._outcomes.get(id(out))
+        if known is None or known[0] is not out:
+            known = self._outcomes[id(out)] = (out, (
+                out.strategy, out.carriers and tuple(out.carriers),
+                out.services and tuple(out.services)))
         # Relative to the ready day, the answer depends on the weekday, not the date.
-        key = (out.strategy, out.carriers and tuple(out.carriers),
-               out.services and tuple(out.services), node, zone,
-               bisect.bisect_left(self._bounds, weight_lb), deadline - day * 24.0,
-               (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
+        key = (known[1], node, zone, bisect.bisect_left(self._bounds, weight_lb),
+               deadline - day * 24.0, (self._weekday0 + day) % 7,
+               bisect.bisect_left(self._cuts[node], tod))
         hit = self._memo.get(key)
         if hit is None:
             svc, rate, eta = choose_service(out, self.net.services, self.net, node, zone,

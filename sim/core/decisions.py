@@ -72,17 +72,19 @@ class Decisions:
         self.has_priority = "priority" in engine.rulesets
         self.has_backorder = "backorder" in engine.rulesets
         self._env, self._book, self._weekday0 = env, book, weekday0
-        self._channels, self._regions = scenario.channels, scenario.regions
         self._service_table, self._tier_names = book.demand.service_table, book.demand.tier_names
-        #: (``id(decision)``, point, subject) → (the decision, its ``Trace`` combination code);
-        #: holding the decision keeps its id from being reused
-        self._codes: dict[tuple[int, str, str], tuple[Decision, int]] = {}
+        #: ``id(decision)`` (with the subject, if any) → (the decision, its ``Trace``
+        #: combination code); holding the decision keeps its id from being reused
+        self._codes: dict[int | tuple[int, str], tuple[Decision, int]] = {}
+        # Per channel (kind, name) and per region (metro, state): what order facts name.
+        self._channel_facts = [(ch.kind, ch.name) for ch in scenario.channels]
+        self._region_facts = [(r.metro, r.state) for r in scenario.regions]
 
     def decide(self, point: str, facts: dict[str, Any], order: int = -1,
                subject: str = "") -> Decision:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
         dec = self.engine.decide(point, facts)
-        key = (id(dec), point, subject)
+        key = (id(dec), subject) if subject else id(dec)    # a decision knows its point
         hit = self._codes.get(key)
         if hit is None or hit[0] is not dec:
             hit = self._codes[key] = (dec, self.trace.code(point, dec.ruleset, dec.winner,
@@ -95,14 +97,14 @@ class Decisions:
     def order_facts(self, i: int, retry: bool) -> dict[str, Any]:
         """Facts about order ``i`` every order-level point sees."""
         b = self._book
-        ch = self._channels[b.channel[i]]
+        kind, name = self._channel_facts[b.channel[i]]
         _, svc_name, promise = self._service_table[b.service[i]]
-        region = self._regions[b.region[i]]
+        metro, state = self._region_facts[b.region[i]]
         t = b.t[i]
-        return {"channel": ch.kind, "channel_name": ch.name, "service_level": svc_name,
+        return {"channel": kind, "channel_name": name, "service_level": svc_name,
                 "promise_days": promise, "order_value": b.fact_value[i], "units": b.units[i],
                 "lines": b.starts[i + 1] - b.starts[i], "weight_lb": b.fact_weight[i],
-                "region": region.metro, "state": region.state, "hour": int(t % HOURS),
+                "region": metro, "state": state, "hour": int(t % HOURS),
                 "weekday": (self._weekday0 + int(t // HOURS)) % 7, "is_retry": retry,
                 "customer_tier": self._tier_names[b.tier[i]]}
 

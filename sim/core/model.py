@@ -48,6 +48,7 @@ __all__ = ["Status", "World", "RunResult", "SimulationError", "check_rule_refere
 # Status values as plain ints: the book's status column holds ints (compared on the hot path).
 _IN_PROCESS, _DELIVERED = int(Status.IN_PROCESS), int(Status.DELIVERED)
 _BACKORDERED, _CANCELLED = int(Status.BACKORDERED), int(Status.CANCELLED)
+_RESERVED = Ev.RESERVED
 #: Allocations between young-generation collections during a run (CPython's default is 700).
 _GC_GEN0 = 100_000
 
@@ -211,6 +212,8 @@ class World:
                        for s in self.net.services]
         self.shipments: list[Shipment] = []
         self._holds: dict[tuple[int, int], list[int]] = {}      # (safety, protect) → per node
+        #: id(sourcing decision) → (it, primary outcome, strategies, any bypass dates)
+        self._sourcing_plans: dict[int, tuple] = {}
         self._split_penalty = scenario.costs.split_penalty
         # Calendar date of every day index the clock can reach (horizon plus the drain cap).
         self._dates = [scenario.start_date + dt.timedelta(days=k)
@@ -474,21 +477,21 @@ class World:
         that rejected the order. Returns whether it was allocated, and the sourcing outcome."""
         book, decisions = self.book, self.decisions
         facts, src = decisions.sourcing(i, retry)
-        outcomes = src.outcome if isinstance(src.outcome, tuple) else (src.outcome,)
+        primary, strategies, dated = self._strategies(src)
         skus, qtys = book.lines(i) if lines is None else lines
         excluded = self._excluded.get(i)
         view = _OrderView(self, i, skus, qtys)
         groups = self.catalog.groups(skus)
-        today = self._dates[int(self.env.now // HOURS)]
-        bypass = today in outcomes[0].capacity_bypass_dates
+        today = self._dates[int(self.env.now // HOURS)] if dated else None
+        bypass = dated and today in primary.capacity_bypass_dates
         book.sourcing_rule[i] = src.winner
-        host = outcomes[0].consolidate and self._consol is not None and not retry
-        if host and self._join_parcel(i, outcomes[0], facts, view, skus, qtys, bypass):
-            return True, outcomes[0]
+        host = primary.consolidate and self._consol is not None and not retry
+        if host and self._join_parcel(i, primary, facts, view, skus, qtys, bypass):
+            return True, primary
         fillable = 0
-        for k, strat in enumerate(s for o in outcomes for s in o.strategies):
+        for k, strat in enumerate(strategies):
             ranked = self.ranker.rank(strat, view.region, facts["units"], book.weight[i], view,
-                                      bypass or today in strat.capacity_bypass_dates)
+                                      bypass or (dated and today in strat.capacity_bypass_dates))
             if self._pickup_terms[book.channel[i]] is not None:    # picked where it is collected
                 store = self._pickup_store[book.region[i]]
                 kinds = strat.pickup_transfer_from     # or shipped there from these kinds
@@ -515,10 +518,21 @@ class World:
                 if not retry:
                     book.lines_fillable[i] = len(skus)
                 self._allocate(i, plan, skus, qtys, facts, retry, host)
-                return True, outcomes[0]
+                return True, primary
         if not retry:
             book.lines_fillable[i] = fillable
-        return False, outcomes[0]
+        return False, primary
+
+    def _strategies(self, src) -> tuple[SourcingOutcome, tuple, bool]:
+        """A sourcing decision's primary outcome, every strategy it tries in order, and whether
+        any has capacity-bypass dates (worked out once per distinct decision)."""
+        known = self._sourcing_plans.get(id(src))
+        if known is None or known[0] is not src:
+            outcomes = src.outcome if isinstance(src.outcome, tuple) else (src.outcome,)
+            strategies = tuple(s for o in outcomes for s in o.strategies)
+            known = self._sourcing_plans[id(src)] = (
+                src, outcomes[0], strategies, any(s.capacity_bypass_dates for s in strategies))
+        return known[1], known[2], known[3]
 
     def _allocate(self, i: int, plan, skus, qtys, facts, retry: bool, host: bool) -> None:
         """Order ``i`` is in process with one shipment per (node, lines) of ``plan``; with
@@ -678,14 +692,15 @@ class World:
     def _new_shipment(self, i: int, node: int, skus: list[int], qtys: list[int]) -> Shipment:
         """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
         visibility only what the shelf has; the rest is marked short)."""
-        now, stock = self.env.now, self.stock
+        now, stock, log, stale = self.env.now, self.stock, self.log, self._stale
         ship = Shipment(len(self.shipments), i, node, skus, qtys, sum(qtys),
                         self.catalog.weight_of(skus, qtys), now)
         self.shipments.append(ship)
         unit_cost = self.catalog.cost
+        cogs = 0.0
         for j, (s, q) in enumerate(zip(skus, qtys, strict=True)):
-            ship.cogs += unit_cost[s] * q
-            if self._stale:              # the DOM's view says q; the shelf may have fewer
+            cogs += unit_cost[s] * q
+            if stale:                    # the DOM's view says q; the shelf may have fewer
                 self.atp[node][s] -= q
                 got = min(q, max(0, stock.atp[node][s]))
                 if got < q:
@@ -693,8 +708,9 @@ class World:
                     ship.short[j] = q - got
                 q = got
             if q:
-                self.log.add(now, Ev.RESERVED, i, node, s, q)
+                log.add(now, _RESERVED, i, node, s, q)
                 stock.reserve(node, s, q)
+        ship.cogs = cogs
         return ship
 
     def _packed(self, ship: Shipment) -> None:

@@ -8,8 +8,7 @@ deterministic: ties break by node index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from rules.schema import SourcingStrategy, SplitOutcome
 from sim.core.network import Network
@@ -69,21 +68,33 @@ class Ranker:
     def __init__(self, net: Network):
         self.net = net
         self._memo: dict[tuple, list[int]] = {}
+        #: id(strategy) → (the strategy, its memo key or None when its ranking can change);
+        #: holding the strategy keeps its id from being reused
+        self._keys: dict[int, tuple[SourcingStrategy, tuple | None]] = {}
 
     def rank(self, strat: SourcingStrategy, region: int, units: int, weight_lb: float,
              view: NodeView, bypass_capacity: bool = False) -> list[int]:
         """Same result as ``rank_nodes``."""
-        static = (strat.max_backlog_per_picker is None and not strat.respect_daily_capacity
-                  and not strat.require_on_time and _STATIC_KEYS.issuperset(strat.rank_by))
-        if not static:
+        known = self._keys.get(id(strat))
+        if known is None or known[0] is not strat:
+            known = self._keys[id(strat)] = (strat, _static_key(strat))
+        key = known[1]
+        if key is None:
             return rank_nodes(strat, self.net, region, units, weight_lb, view, bypass_capacity)
-        key = (tuple(strat.node_types), tuple(strat.rank_by), tuple(strat.exclude_nodes),
-               strat.max_distance_mi, region)
-        hit = self._memo.get(key)
+        hit = self._memo.get((key, region))
         if hit is None:
             hit = rank_nodes(strat, self.net, region, units, weight_lb, view, bypass_capacity)
-            self._memo[key] = hit
+            self._memo[(key, region)] = hit
         return hit
+
+
+def _static_key(strat: SourcingStrategy) -> tuple | None:
+    """What a static strategy's ranking depends on besides the region, or None when the
+    strategy reads state (backlog, daily capacity, on-time, state-dependent keys)."""
+    static = (strat.max_backlog_per_picker is None and not strat.respect_daily_capacity
+              and not strat.require_on_time and _STATIC_KEYS.issuperset(strat.rank_by))
+    return ((tuple(strat.node_types), tuple(strat.rank_by), tuple(strat.exclude_nodes),
+             strat.max_distance_mi) if static else None)
 
 
 def rank_nodes(strat: SourcingStrategy, net: Network, region: int, units: int, weight_lb: float,
@@ -117,9 +128,8 @@ def rank_nodes(strat: SourcingStrategy, net: Network, region: int, units: int, w
     return sorted(cands, key=key)
 
 
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """What the ranked nodes can fill right now."""
+class Coverage(NamedTuple):
+    """What the ranked nodes can fill right now (a tuple: one is built per sourcing attempt)."""
 
     single: int | None                  # best-ranked node that fills every line
     greedy: Plan | None                 # nodes in rank order taking what they can, or None
@@ -131,23 +141,26 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
     """Single-node and greedy multi-node coverage of an order's lines from usable stock.
 
     ``hold[n]`` units of every SKU at node n are held back (store protection, safety stock).
-    With ``groups`` (a group id per line), a node takes a group's lines only all together."""
+    With ``groups`` (a group id per line), a node takes a group's lines only all together.
+    The first node that fills every line ends the search: later nodes change nothing."""
     nlines = len(skus)
-    single = None
+    if nlines == 1:                     # most orders: one line, no partial fills to plan
+        s, q = skus[0], qtys[0]
+        for n in ranked:
+            if atp[n][s] - hold[n] >= q:
+                return Coverage(n, [(n, [0])], 1)
+        return Coverage(None, None, 0)
     remaining = list(range(nlines))
     greedy: Plan = []
     fillable = [False] * nlines
     for n in ranked:
         row, h = atp[n], hold[n]
-        ok = [row[s] - h >= q for s, q in zip(skus, qtys, strict=True)]
-        for i, good in enumerate(ok):
-            fillable[i] = fillable[i] or good
-        if single is None and all(ok):
-            single = n
+        ok = [row[s] - h >= q for s, q in zip(skus, qtys)]
+        if all(ok):
             if remaining:
                 greedy.append((n, remaining))
-            remaining = []
-            break               # every line is fillable here: later nodes change nothing
+            return Coverage(n, greedy, nlines)
+        fillable = [a or b for a, b in zip(fillable, ok)]
         if remaining:
             if groups is not None:
                 broken = {groups[i] for i in remaining if not ok[i]}
@@ -156,7 +169,7 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
             if take:
                 greedy.append((n, take))
                 remaining = [i for i in remaining if not ok[i]]
-    return Coverage(single, None if remaining else greedy, sum(fillable))
+    return Coverage(None, None if remaining else greedy, sum(fillable))
 
 
 def choose_plan(cov: Coverage, split: SplitOutcome, nlines: int, parcel_cost=None,
