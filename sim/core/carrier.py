@@ -22,6 +22,18 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
                    zone: int, weight_lb: float, ready_at: float, deadline: float
                    ) -> tuple[ServiceInfo, float, float]:
     """The service ``out`` selects, its rate and its scheduled delivery time."""
+    return _select(out, *service_options(out, services, net, node, zone, weight_lb, ready_at),
+                   deadline)
+
+
+Option = tuple[float, float, int, ServiceInfo]      # rate, delivery, service index, service
+
+
+def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Network, node: int,
+                    zone: int, weight_lb: float, ready_at: float, offset: float = 0.0
+                    ) -> tuple[list[Option], Option]:
+    """The services ``out`` allows for this parcel, cheapest first (then earliest delivery,
+    then service index), each with its delivery time less ``offset``; and the fastest one."""
     spec = net.scenario.nodes[node]
     weekday0 = net.scenario.start_date.weekday()
     options = []
@@ -35,26 +47,32 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
         ship = next_pickup(ready_at, spec.cutoff_hour, s.spec.pickup_hour, s.spec.pickup_days,
                            weekday0)
         eta = ship + 24.0 * s.spec.transit_days[zone - 1]
-        options.append((s.rate(zone, weight_lb), eta, s.index, s))
+        options.append((s.rate(zone, weight_lb), eta - offset if offset else eta, s.index, s))
     if not options:
         raise ValueError(f"no carrier service is allowed by the carrier rule for a "
                          f"{weight_lb:g} lb shipment")
-    fastest = min(options, key=lambda o: (o[1], o[0], o[2]))
+    options.sort()
+    return options, min(options, key=lambda o: (o[1], o[0], o[2]))
+
+
+def _select(out: CarrierOutcome, options: list[Option], fastest: Option,
+            deadline: float) -> Option:
+    """The option ``out``'s strategy picks (``options`` cheapest first; ``deadline`` on the
+    same clock as their delivery times)."""
     if out.strategy == "cheapest_on_time":
-        on_time = [o for o in options if o[1] <= deadline]
-        best = min(on_time) if on_time else fastest
+        best = next((o for o in options if o[1] <= deadline), fastest)
     elif out.strategy == "fastest":
         best = fastest
     else:
-        best = min(options)
+        best = options[0]
     return best[3], best[0], best[1]
 
 
 class ServicePicker:
-    """``choose_service`` with a memo: the answer only changes with the node, zone, weight
-    bracket, the weekday the parcel is ready, which pickup cutoffs that day it beats and the
-    deadline relative to that day, so those form the key (parcels over the smallest heaviest
-    bracket are not memoised)."""
+    """``choose_service`` with a memo of the options: relative to the day the parcel is ready,
+    they only change with the node, zone, weight bracket, that weekday and which pickup
+    cutoffs that day it beats, so those form the key; the deadline then picks among them
+    (parcels over the smallest heaviest bracket are not memoised)."""
 
     def __init__(self, net: Network):
         self.net = net
@@ -66,7 +84,7 @@ class ServicePicker:
                              if s.spec.pricing == "ltl"])
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
-        self._memo: dict[tuple, tuple[ServiceInfo, float, float]] = {}
+        self._memo: dict[tuple, tuple[list[Option], Option]] = {}
         #: id(outcome) → (the outcome, the part of the memo key it decides); holding the
         #: outcome keeps its id from being reused
         self._outcomes: dict[int, tuple[CarrierOutcome, tuple]] = {}
@@ -88,19 +106,19 @@ class ServicePicker:
             return choose_service(out, self.net.services, self.net, node, zone, weight_lb,
                                   ready, deadline)
         day = math.floor(ready / 24.0)
-        tod = ready - day * 24.0
+        base = day * 24.0
+        tod = ready - base
         known = self._outcomes.get(id(out))
         if known is None or known[0] is not out:
             known = self._outcomes[id(out)] = (out, (
                 out.strategy, out.carriers and tuple(out.carriers),
                 out.services and tuple(out.services)))
-        # Relative to the ready day, the answer depends on the weekday, not the date.
+        # Relative to the ready day, the options depend on the weekday, not the date.
         key = (known[1], node, zone, bisect.bisect_left(self._bounds, weight_lb),
-               deadline - day * 24.0, (self._weekday0 + day) % 7,
-               bisect.bisect_left(self._cuts[node], tod))
+               (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
         hit = self._memo.get(key)
         if hit is None:
-            svc, rate, eta = choose_service(out, self.net.services, self.net, node, zone,
-                                            weight_lb, ready, deadline)
-            self._memo[key] = hit = (svc, rate, eta - day * 24.0)
-        return hit[0], hit[1], hit[2] + day * 24.0
+            hit = self._memo[key] = service_options(out, self.net.services, self.net, node,
+                                                    zone, weight_lb, ready, base)
+        svc, rate, eta = _select(out, hit[0], hit[1], deadline - base)
+        return svc, rate, eta + base

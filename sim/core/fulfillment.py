@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -75,12 +74,9 @@ def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
     shipment."""
     if not shipments:
         return {c: np.zeros(0) for c in SHIPMENT_COLUMNS}
-    columns = zip(*map(_shipment_row, shipments), strict=True)
-    return {c: np.asarray(col, dtype=object if c == "carrier_rule" else None)
-            for c, col in zip(SHIPMENT_COLUMNS, columns, strict=True)}
-
-
-_shipment_row = operator.attrgetter(*SHIPMENT_COLUMNS)
+    return {c: np.asarray([getattr(s, c) for s in shipments],
+                          dtype=object if c == "carrier_rule" else None)
+            for c in SHIPMENT_COLUMNS}
 
 
 class Station:

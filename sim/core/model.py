@@ -49,6 +49,7 @@ __all__ = ["Status", "World", "RunResult", "SimulationError", "check_rule_refere
 _IN_PROCESS, _DELIVERED = int(Status.IN_PROCESS), int(Status.DELIVERED)
 _BACKORDERED, _CANCELLED = int(Status.BACKORDERED), int(Status.CANCELLED)
 _RESERVED = Ev.RESERVED
+_NO_SERVICES: frozenset[int] = frozenset()      # no carrier service suspended
 #: Allocations between young-generation collections during a run (CPython's default is 700).
 _GC_GEN0 = 100_000
 
@@ -70,7 +71,7 @@ class _OrderView:
             w, book, i = self.w, self.book, self.i
             now = w.env.now
             ready = now + w.stations[n].ready_delay(now, book.units[i])
-            hit = w.picker.pick(CHEAPEST_ON_TIME, n, int(w.net.zone[n, self.region]), weight_lb,
+            hit = w.picker.pick(CHEAPEST_ON_TIME, n, w._zone[n][self.region], weight_lb,
                                 ready, book.deadline[i])
             self._costs[(n, weight_lb)] = hit
         return hit
@@ -151,6 +152,9 @@ class World:
         self.sc, self.engine = scenario, engine
         self.net: Network = build_network(scenario)
         self.picker = ServicePicker(self.net)
+        # Zone and distance per node × region as Python numbers (read per shipment).
+        self._zone: list[list[int]] = self.net.zone.tolist()
+        self._distance: list[list[float]] = self.net.distance.tolist()
         self.ranker = Ranker(self.net)
         self.demand = demand if demand is not None else generate_demand(scenario)
         self.env = simpy.Environment()
@@ -622,6 +626,13 @@ class World:
         shipments are sourced again elsewhere."""
         node = ship.node
         p, draw = self.sc.nodes[node].record_accuracy, self._shelf[node].next
+        if not ship.riders and ship.short is None:       # most parcels: one shipment
+            self._inspected_lines[node] += len(ship.skus)
+            gone = [draw() > p for _ in ship.skus]
+            if any(gone):
+                self._reject(ship, gone)
+                return False
+            return True
         parcel = (ship, *ship.riders)
         missing = [[draw() > p for _ in m.skus] for m in parcel]
         self._inspected_lines[node] += sum(len(m.skus) for m in parcel)
@@ -676,11 +687,11 @@ class World:
                 ship.priority = self.decisions.pick_priority(facts, i, spec)
             station.submit(ship)
             return ship
-        ship.zone, ship.distance = int(net.zone[node, region]), float(net.distance[node, region])
+        ship.zone, ship.distance = self._zone[node][region], self._distance[node][region]
         car, prio = self.decisions.shipment(facts, i, ship, spec)
         ready = now + station.ready_delay(now, units)
         ship.carrier_out = cout = first_outcome(car.outcome)
-        off = self.disruptions.suspended(now) if self._carrier_events else frozenset()
+        off = self.disruptions.suspended(now) if self._carrier_events else _NO_SERVICES
         svc, rate, ship.eta = self.picker.pick(cout, node, ship.zone, weight, ready,
                                                self.book.deadline[i], off)
         ship.service, ship.ship_cost, ship.carrier_rule = svc.index, rate, car.winner
