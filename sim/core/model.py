@@ -262,7 +262,12 @@ class World:
         A run allocates millions of small, acyclic objects (events, rows, shipments) that live
         to its end, so the cyclic garbage collector's default thresholds make it rescan them
         over and over (about a fifth of a run's time): they are raised for the run and
-        restored after. Results do not depend on it."""
+        restored after. Results do not depend on it.
+
+        The model's objects form reference cycles (the clock's pending events call back into
+        the model), so once the tables are out the World lets go of its state: its shipments
+        and the rest are then freed by reference counting at once instead of waiting for a
+        full cyclic collection (1.6 s after a 114,000-order run). A World runs once."""
         old = gc.get_threshold()
         gc.set_threshold(max(old[0], _GC_GEN0), max(old[1], 50), max(old[2], 50))
         try:
@@ -273,6 +278,7 @@ class World:
             return self._collect()
         finally:
             gc.set_threshold(*old)
+            self.__dict__.clear()
 
     def _plan_replenishment(self) -> None:
         """Decide the replenishment policy of every stocked node×SKU once, from forecast
