@@ -180,8 +180,8 @@ class Decisions:
     def outcomes(self) -> dict[tuple[str, str], Any]:
         """(rule-set key, matched rules) → the outcome they produced, for every traced pair."""
         out: dict[tuple[str, str], Any] = {}
-        for row in self.trace:
-            key = (row.ruleset, row.matched)
+        for _point, ruleset, _winner, matched, _subject in self.trace.combinations():
+            key = (ruleset, matched)
             if key not in out:
-                out[key] = self.engine.outcome_record(row.ruleset, tuple(row.matched.split(",")))
+                out[key] = self.engine.outcome_record(ruleset, tuple(matched.split(",")))
         return out

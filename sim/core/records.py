@@ -111,6 +111,17 @@ class Trace:
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, Trace | list) else NotImplemented
 
+    def combinations(self) -> list[tuple[str, str, str, str, str]]:
+        """The distinct (point, rule set, winner, matched, subject) combinations, in order of
+        first appearance (a row's code indexes this list)."""
+        return list(self._combos)
+
+    def columns(self) -> tuple[list[float], np.ndarray, np.ndarray]:
+        """The rows as columns: times (as given), order ids, combination codes; for building
+        tables without a tuple per row."""
+        return (self._t, np.array(self._order, dtype=np.int64),
+                np.array(self._code, dtype=np.int64))
+
     __hash__ = None
 
 

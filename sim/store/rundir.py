@@ -69,12 +69,14 @@ def shipments_table(run: RunResult) -> pa.Table:
 
 def trace_table(run: RunResult) -> pa.Table:
     """One row per decision: which rules matched, which won, and the outcome (JSON)."""
-    fields = TraceRow._fields
-    renamed = {"t": "t_hours", "order": "order_id"}          # other columns keep field names
-    cols = list(zip(*run.trace, strict=True)) if run.trace else [[]] * len(fields)
-    table = {renamed.get(f, f): list(c) for f, c in zip(fields, cols, strict=True)}
+    t, order, code = run.trace.columns()
+    combos = run.trace.combinations()
+    codes = pa.array(code)
     text = {k: json.dumps(v, sort_keys=True) for k, v in run.outcomes.items()}
-    table["outcome"] = [text[(r.ruleset, r.matched)] for r in run.trace]
+    table = {"t_hours": pa.array(t), "order_id": pa.array(order)}
+    for j, field in enumerate(TraceRow._fields[2:]):    # each text column: its combinations'
+        table[field] = pa.array([c[j] for c in combos], pa.string()).take(codes)   # values
+    table["outcome"] = pa.array([text[(c[1], c[3])] for c in combos], pa.string()).take(codes)
     return pa.table(table)
 
 
