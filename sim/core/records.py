@@ -150,8 +150,8 @@ def rounded(x: np.ndarray, ndigits: int) -> np.ndarray:
     divided by an exact power of ten, is that nearest double. The other values (within 1e-6
     of a tie, huge, or not finite) take the builtin."""
     scale = 10.0 ** ndigits
-    y = np.asarray(x, dtype=float) * scale
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.asarray(x, dtype=float) * scale
         out = np.rint(y) / scale
         risky = ~(np.abs(y) < 2.0 ** 30) | (np.abs(np.abs(y - np.trunc(y)) - 0.5) <= 1e-6)
     for j in np.flatnonzero(risky).tolist():
