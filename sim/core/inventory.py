@@ -263,11 +263,11 @@ class Stock:
 
     def ship(self, node: int, sku: int, qty: int) -> None:
         """Reserved units leave the node."""
-        self._issue(node, sku, qty, self.shipped)
+        self._issue(node, sku, qty, self.shipped, self.env.now)
 
-    def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]]) -> None:
+    def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]], now: float) -> None:
         """Reserved units leave on hand, counted in ``tally`` (shipped or written off)."""
-        self._touch(node, sku, self.env.now)
+        self._touch(node, sku, now)
         self.on_hand[node][sku] -= qty
         self.reserved[node][sku] -= qty
         tally[node][sku] += qty
@@ -307,7 +307,7 @@ class Stock:
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
-        self._issue(node, sku, qty, self.written_off)
+        self._issue(node, sku, qty, self.written_off, self.env.now)
 
     def unreserve(self, node: int, sku: int, qty: int) -> None:
         """A rejected shipment's found units go back to available stock."""

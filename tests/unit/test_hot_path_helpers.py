@@ -1,6 +1,6 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
-(``next``/``take``) and the order book's vectorised rounding and deadlines; the stock time
-integrals are checked against the event log in ``test_inventory``."""
+(``next``/``take``) and the order book's vectorised rounding and deadlines (the stock time
+integrals are checked against the event log in ``test_inventory``)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,4 @@ def test_order_book_columns_equal_the_scalar_formulas():
                                    for t, p in zip(book.t, promise, strict=True)]
     assert list(book.fact_value) == [round(v, 2) for v in book.value]
     assert list(book.fact_weight) == [round(w, 3) for w in book.weight]
+
