@@ -143,6 +143,12 @@ class Stock:
         self._area = {k: [[0.0] * n_skus for _ in range(n_nodes)] for k in LEVELS}
         self._a_oh, self._a_res, self._a_oo = (self._area[k] for k in LEVELS[:3])
         self._a_bo, self._a_owed, self._a_out = (self._area[k] for k in LEVELS[3:])
+        # Per node, the rows ``_touch`` reads and adds to, in one tuple: one lookup a call.
+        # The rows are only ever changed in place, so these references stay valid.
+        self._touch_rows = list(zip(
+            self._last, self.on_hand, self._a_oh, self.reserved, self._a_res, self.on_order,
+            self._a_oo, self.backorders, self._a_bo, self.owed, self._a_owed, self.atp,
+            self._a_out, strict=True))
         self._window: list[np.ndarray] = []
         # Replenishment cycles (between receipts) and whether each saw a shortage (type-1).
         self._short = [[False] * n_skus for _ in range(n_nodes)]
@@ -217,37 +223,51 @@ class Stock:
 
     # -- stock movements --------------------------------------------------------------------
 
-    def _touch(self, n: int, s: int) -> None:
-        """Close the interval since the last change of ``n``×``s`` into the time integrals."""
-        now = self.env.now
-        last = self._last[n]
+    def _touch(self, n: int, s: int, now: float) -> None:
+        """Close the interval since the last change of ``n``×``s`` (up to ``now``, the clock)
+        into the time integrals.
+
+        A level at zero adds exactly nothing (``area + 0.0`` is ``area``: an area starts at
+        +0.0 and never becomes −0.0), so only the levels that are not zero, mostly on hand and
+        reserved, are added: the same sums as adding all six, in the same order."""
+        (last, on_hand, a_oh, reserved, a_res, on_order, a_oo, backorders, a_bo, owed, a_owed,
+         atp, a_out) = self._touch_rows[n]
         dt = now - last[s]
         if dt > 0:
             last[s] = now
-            self._a_oh[n][s] += self.on_hand[n][s] * dt
-            self._a_res[n][s] += self.reserved[n][s] * dt
-            self._a_oo[n][s] += self.on_order[n][s] * dt
-            self._a_bo[n][s] += self.backorders[n][s] * dt
-            self._a_owed[n][s] += self.owed[n][s] * dt
-            if self.atp[n][s] <= 0:
-                self._a_out[n][s] += dt
+            a_oh[s] += on_hand[s] * dt
+            level = reserved[s]
+            if level:
+                a_res[s] += level * dt
+            level = on_order[s]
+            if level:
+                a_oo[s] += level * dt
+            level = backorders[s]
+            if level:
+                a_bo[s] += level * dt
+            level = owed[s]
+            if level:
+                a_owed[s] += level * dt
+            if atp[s] <= 0:
+                a_out[s] += dt
 
     def reserve(self, node: int, sku: int, qty: int) -> None:
         """Promise ``qty`` units to a shipment (ATP falls; on hand stays until packed); a
         demand event, so the node's policy reviews."""
-        self._touch(node, sku)
+        now = self.env.now
+        self._touch(node, sku, now)
         self.atp[node][sku] -= qty
         self.reserved[node][sku] += qty
         self._demand_today[node][sku] += qty
-        self.reorder(node, sku)
+        self.reorder(node, sku, now)
 
     def ship(self, node: int, sku: int, qty: int) -> None:
         """Reserved units leave the node."""
-        self._issue(node, sku, qty, self.shipped)
+        self._issue(node, sku, qty, self.shipped, self.env.now)
 
-    def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]]) -> None:
+    def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]], now: float) -> None:
         """Reserved units leave on hand, counted in ``tally`` (shipped or written off)."""
-        self._touch(node, sku)
+        self._touch(node, sku, now)
         self.on_hand[node][sku] -= qty
         self.reserved[node][sku] -= qty
         tally[node][sku] += qty
@@ -258,12 +278,14 @@ class Stock:
         enough units were on the shelf but reserved for online orders, else ``LOST``. A demand
         event either way."""
         self._demand_today[node][sku] += qty
-        if self.atp[node][sku] >= qty:
-            self._touch(node, sku)
+        atp = self.atp[node]
+        if atp[sku] >= qty:
+            now = self.env.now
+            self._touch(node, sku, now)
             self.on_hand[node][sku] -= qty
-            self.atp[node][sku] -= qty
+            atp[sku] -= qty
             self.sold_walk_in[node][sku] += qty
-            self.reorder(node, sku)
+            self.reorder(node, sku, now)
             return SOLD
         self._short[node][sku] = True
         self.walk_in_lost[node][sku] += qty
@@ -278,55 +300,60 @@ class Stock:
 
     def restock(self, node: int, sku: int, qty: int) -> None:
         """Units come back on the shelf: an uncollected pickup order, or a customer return."""
-        self._touch(node, sku)
+        self._touch(node, sku, self.env.now)
         self.on_hand[node][sku] += qty
         self.atp[node][sku] += qty
         self.restocked[node][sku] += qty
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
-        self._issue(node, sku, qty, self.written_off)
+        self._issue(node, sku, qty, self.written_off, self.env.now)
 
     def unreserve(self, node: int, sku: int, qty: int) -> None:
         """A rejected shipment's found units go back to available stock."""
-        self._touch(node, sku)
+        self._touch(node, sku, self.env.now)
         self.atp[node][sku] += qty
         self.reserved[node][sku] -= qty
 
     def charge_backorder(self, node: int, sku: int, qty: int) -> None:
         """A customer demand the network could not fill now waits, counted against ``node``:
         its position falls and its policy reviews; the current cycle had a shortage."""
-        self._touch(node, sku)
+        now = self.env.now
+        self._touch(node, sku, now)
         self.backorders[node][sku] += qty
         self._demand_today[node][sku] += qty
         self._short[node][sku] = True
-        self.reorder(node, sku)
+        self.reorder(node, sku, now)
 
     def release_backorder(self, node: int, sku: int, qty: int) -> None:
         """A waiting demand left ``node``'s position (filled, or cancelled)."""
-        self._touch(node, sku)
+        self._touch(node, sku, self.env.now)
         self.backorders[node][sku] -= qty
 
     def mark_shortage(self, node: int, sku: int) -> None:
         """A demand counted against ``node`` was lost: the cycle had a shortage."""
         self._short[node][sku] = True
 
-    def reorder(self, node: int, s: int) -> None:
-        """Continuous review: (s,S) and base-stock order up to S, (R,Q) orders multiples of Q."""
+    def reorder(self, node: int, s: int, now: float | None = None) -> None:
+        """Continuous review: (s,S) and base-stock order up to S, (R,Q) orders multiples of Q
+        (``now``: the clock, when the caller has read it already). Cheapest test first: most
+        calls find no continuous policy, or the position above s."""
         code = self.policy[node][s]
         if code != _CONTINUOUS and code != _RQ:
             return
-        if self.env.now >= self.horizon:
+        if (self.env.now if now is None else now) >= self.horizon:
             return
-        position = self.position(node, s)
-        if position > self.s_level[node][s]:
+        position = (self.atp[node][s] + self.on_order[node][s] - self.backorders[node][s]
+                    - self.owed[node][s])                   # ``position``, inlined (hot path)
+        s_level = self.s_level[node][s]
+        if position > s_level:
             return
         if code == _RQ:
             q = self.Q_level[node][s]
-            qty = q * ((self.s_level[node][s] - position) // q + 1)
+            qty = q * ((s_level - position) // q + 1)
         else:
             qty = self.S_level[node][s] - position
-        self._place_order(node, s, qty)
+        self._place_order(node, s, qty, now)
 
     def _periodic_review(self, days: float, items: list[tuple[int, int]]):
         """Every ``days``: order up to S where the position is at or below s (for (R,S) and
@@ -355,86 +382,89 @@ class Stock:
             if self.env.now >= self.horizon:
                 return
 
-    def _place_order(self, node: int, s: int, need: int) -> None:
+    def _place_order(self, node: int, s: int, need: int, now: float | None = None) -> None:
         """Order ``need`` units (rounded up to the lane's MOQ and multiple) from the node's
         supplier, or request them from its source node."""
         if self.unlimited[node]:
             return
-        qty = self.lane[node].lot(need)
+        if now is None:
+            now = self.env.now
+        lane = self.lane[node]
+        qty = lane.lot(need)
         src = self.source[node]
         extra = 0.0
         if src < 0 and self.supply_terms is not None:     # a supplier delay or shortfall
-            extra, fill = self.supply_terms(self.lane[node].name, self.env.now)
+            extra, fill = self.supply_terms(lane.name, now)
             qty = nearest_units(qty * fill)
             if qty == 0:
                 return
-        self._touch(node, s)
+        self._touch(node, s, now)
         self.on_order[node][s] += qty
-        self.orders.append((self.env.now, node, s, qty, src))
-        self.log.add(self.env.now, Ev.PO_PLACED, node=node, sku=s, qty=qty, value=src)
+        self.orders.append((now, node, s, qty, src))
+        self.log.add(now, Ev.PO_PLACED, node=node, sku=s, qty=qty, value=src)
         if src >= 0:
-            self._request_transfer(src, node, s, qty)
+            self._request_transfer(src, node, s, qty, now)
             return
-        lane = self.lane[node]
-        start = self.env.now
+        start = now
         if lane.capacity_per_day is not None:
             start = max(start, self._busy_until[lane.name])
             self._busy_until[lane.name] = start + qty / lane.capacity_per_day * HOURS
             start = self._busy_until[lane.name]
-        self._deliver(node, s, qty, start - self.env.now + extra)
+        self._deliver(node, s, qty, start - now + extra)
 
     def _deliver(self, node: int, s: int, qty: int, delay: float) -> None:
         lead = delay + max(0.0, self._lead[self.lane[node].name].next()) * HOURS
         self.env.timeout(lead).callbacks.append(lambda _ev: self._receive(node, s, qty))
 
-    def _request_transfer(self, src: int, dest: int, s: int, qty: int) -> None:
+    def _request_transfer(self, src: int, dest: int, s: int, qty: int, now: float) -> None:
         """Demand on the source node: send what it has, owe the rest."""
         self._demand_today[src][s] += qty
         take = min(qty, max(0, self.atp[src][s]))
         if take:
-            self._send(src, dest, s, take)
+            self._send(src, dest, s, take, now)
         if qty > take:
-            self._touch(src, s)
+            self._touch(src, s, now)
             self.owed[src][s] += qty - take
             self._owed_queue[(src, s)].append([dest, qty - take])
             self._short[src][s] = True
-        self.reorder(src, s)
+        self.reorder(src, s, now)
 
-    def _send(self, src: int, dest: int, s: int, qty: int) -> None:
-        self._touch(src, s)
+    def _send(self, src: int, dest: int, s: int, qty: int, now: float) -> None:
+        self._touch(src, s, now)
         self.on_hand[src][s] -= qty
         self.atp[src][s] -= qty
         self.transferred[src][s] += qty
         self.in_transit += qty
-        self.log.add(self.env.now, Ev.TRANSFER_OUT, node=src, sku=s, qty=qty, value=dest)
+        self.log.add(now, Ev.TRANSFER_OUT, node=src, sku=s, qty=qty, value=dest)
         self._deliver(dest, s, qty, 0.0)
 
     def _receive(self, node: int, s: int, qty: int) -> None:
-        self._touch(node, s)
+        now = self.env.now
+        self._touch(node, s, now)
         self.on_hand[node][s] += qty
         self.atp[node][s] += qty
         self.on_order[node][s] -= qty
         self.received[node][s] += qty
         if self.source[node] >= 0:
             self.in_transit -= qty
-        if self.warmup <= self.env.now < self.horizon:
+        if self.warmup <= now < self.horizon:
             self.cycles[node][s] += 1
             self.short_cycles[node][s] += self._short[node][s]
         self._short[node][s] = False
-        self.log.add(self.env.now, Ev.RECEIVED, node=node, sku=s, qty=qty)
+        self.log.add(now, Ev.RECEIVED, node=node, sku=s, qty=qty)
         self.on_receipt(node, s)
-        self._pay_owed(node, s)
-        self.reorder(node, s)
+        self._pay_owed(node, s, now)
+        self.reorder(node, s, now)
 
-    def _pay_owed(self, node: int, s: int) -> None:
+    def _pay_owed(self, node: int, s: int, now: float) -> None:
         """Send owed transfers, oldest first, from what the node has left."""
         queue = self._owed_queue.get((node, s))
         while queue and self.atp[node][s] > 0:
             item = queue[0]
             take = min(item[1], self.atp[node][s])
-            self._touch(node, s)
+            self._touch(node, s, now)
             self.owed[node][s] -= take
-            self._send(node, item[0], s, take)
+            self._send(node, item[0], s, take, now)
             item[1] -= take
             if item[1] == 0:
                 queue.popleft()
@@ -443,9 +473,10 @@ class Stock:
 
     def _read_areas(self) -> np.ndarray:
         """Every integral closed at now: array [level, node, sku] of level × hours."""
+        now = self.env.now
         for n, row in enumerate(self._last):
             for s in range(len(row)):
-                self._touch(n, s)
+                self._touch(n, s, now)
         return np.array([self._area[k] for k in LEVELS], dtype=float)
 
     def _positions(self) -> np.ndarray:

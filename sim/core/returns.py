@@ -63,10 +63,10 @@ class ReturnDesk:
     def on_delivery(self, order: int, channel: int, region: int, delivered: float,
                     skus: list[int], qtys: list[int]) -> Return | None:
         """The return of a parcel delivered at ``delivered`` (hours), or None."""
-        rates, binomial = self._rate[channel], self._rng[channel].binomial
+        binomial = self._rng[channel].binomial
         # One scalar draw per line, in line order: the same numbers as one array draw
         # (NumPy loops over the elements alike) at a fraction of the call overhead.
-        back = [binomial(q, rates[s]) for s, q in zip(skus, qtys, strict=True)]
+        back = list(map(binomial, qtys, map(self._rate[channel].__getitem__, skus)))
         if not any(back):
             return None
         lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]

@@ -1,0 +1,78 @@
+"""Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
+(``next``/``take``) and the order book's vectorised rounding and deadlines (the stock time
+integrals are checked against the event log in ``test_inventory``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from conftest import make_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.core.demand import generate_demand
+from sim.core.records import Catalog, OrderBook, rounded
+from sim.core.rng import BlockSampler, stream
+from sim.scenario.dists import Uniform
+
+UNIT = Uniform(kind="uniform", low=0.0, high=1.0)
+
+
+def test_block_sampler_next_and_take_give_one_sequence_across_blocks():
+    ref = stream(7, "x").random(40).tolist()              # blocks of 4: the same draws
+    sampler = BlockSampler(UNIT, stream(7, "x"), block=4)
+    got = [sampler.next(), *sampler.take(6), sampler.next(), *sampler.take(0),
+           *sampler.take(13)]
+    got += [sampler.next() for _ in range(19)]
+    assert got == ref
+
+
+def test_block_sampler_draws_a_block_only_when_a_draw_needs_it():
+    rng, twin = stream(3, "y"), stream(3, "y")
+    sampler = BlockSampler(UNIT, rng, block=5)
+    assert rng.bit_generator.state == twin.bit_generator.state     # nothing drawn yet
+    sampler.take(5)
+    twin.random(5)
+    assert rng.bit_generator.state == twin.bit_generator.state     # block used up, no refill
+    sampler.next()
+    twin.random(5)
+    assert rng.bit_generator.state == twin.bit_generator.state
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(x), 0, x.view(np.int64))
+
+
+def test_rounded_is_the_builtin_round_bit_for_bit():
+    rng = np.random.default_rng(0)
+    money = np.round(rng.random(20_000) * 500, 2)
+    xs = np.concatenate([
+        rng.random(50_000) * 1000, money * 3, money + 0.005, np.round(rng.random(20_000), 3),
+        np.arange(0, 50, 0.0005), -rng.random(1000),
+        [0.0, -0.0, -0.001, 2.675, 0.125, 0.375, 1e300, -1e300, 5e-324, 2.0 ** 30 / 100,
+         math.inf, -math.inf, math.nan]])
+    for ndigits in (2, 3):
+        want = np.array([round(float(v), ndigits) for v in xs])
+        assert np.array_equal(_bits(rounded(xs, ndigits)), _bits(want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20),
+       st.sampled_from([0, 2, 3]))
+def test_rounded_matches_round_for_any_floats(values, ndigits):
+    xs = np.array(values)
+    want = np.array([round(v, ndigits) for v in values])
+    assert np.array_equal(_bits(rounded(xs, ndigits)), _bits(want))
+
+
+def test_order_book_columns_equal_the_scalar_formulas():
+    scenario = make_scenario(horizon_days=5)
+    book = OrderBook(generate_demand(scenario), Catalog(scenario.skus))
+    promise = [book.demand.service_table[s][2] for s in book.service]
+    assert book.demand.n > 50
+    assert list(book.deadline) == [(math.floor(t / 24.0) + p + 1) * 24.0
+                                   for t, p in zip(book.t, promise, strict=True)]
+    assert list(book.fact_value) == [round(v, 2) for v in book.value]
+    assert list(book.fact_weight) == [round(w, 3) for w in book.weight]
+
