@@ -33,7 +33,7 @@ from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.disruptions import Disruptions, NodeChange
 from sim.core.emissions import shipment_co2_kg
 from sim.core.events import Ev, EventLog, NullLog, SummaryLog, make_event_log
-from sim.core.fulfillment import Shipment, Station, shipment_columns
+from sim.core.fulfillment import Shipment, ShipmentTable, Station
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
 from sim.core.network import Network, build_network, next_pickup
 from sim.core.records import HOURS, Catalog, OrderBook, Status, Trace
@@ -214,7 +214,10 @@ class World:
         self._returns: list[Return] = []
         self._delay = [BlockSampler(s.spec.delay_days, stream(seed, f"transit/{s.label}"))
                        for s in self.net.services]
-        self.shipments: list[Shipment] = []
+        # Shipments: those not done with yet by id; a done one leaves only its table row.
+        self._live: dict[int, Shipment] = {}
+        self._shipments = ShipmentTable()
+        self._next_shipment = 0
         self._holds: dict[tuple[int, int], list[int]] = {}      # (safety, protect) → per node
         #: id(sourcing decision) → (it, primary outcome, strategies, any bypass dates)
         self._sourcing_plans: dict[int, tuple] = {}
@@ -356,12 +359,19 @@ class World:
         walk_ins = {"t": w.t, "node": w.node, "sku": w.sku, "qty": w.qty,
                     "outcome": np.asarray(self._walk_in_outcome, dtype=np.int64)}
         return RunResult(sc, self.engine.name, d.ruleset_keys(), self.book.table(),
-                         shipment_columns([s for s in self.shipments if not s.rejected]),
+                         self._shipment_columns(),
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
                          self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
                          rejections=rejections, pickups=pickups, preorders=preorders,
                          returns=return_columns(self._returns))
+
+    def _shipment_columns(self) -> dict[str, np.ndarray]:
+        """The shipments table: every shipment not rejected, in id order (those not done with
+        yet, if any, as they stand)."""
+        for ship in self._live.values():
+            self._shipments.add(ship)
+        return self._shipments.columns()
 
     def _picker_hours(self, t0: float) -> np.ndarray:
         """Picker shift hours per node in the window [t0, horizon): shift hours × pickers,
@@ -662,6 +672,7 @@ class World:
                 (stock.write_off if gone else stock.unreserve)(node, s, q - lack)
                 self.log.add(now, Ev.REJECTED, i, node, s, q - lack, value=float(gone))
         ship.rejected = True
+        del self._live[ship.id]          # re-sourced: not a row of the shipments table
         book.n_shipments[i] -= 1
         book.open_shipments[i] -= 1
         self._excluded.setdefault(i, set()).add(node)
@@ -710,9 +721,10 @@ class World:
         """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
         visibility only what the shelf has; the rest is marked short)."""
         now, stock, log, stale = self.env.now, self.stock, self.log, self._stale
-        ship = Shipment(len(self.shipments), i, node, skus, qtys, sum(qtys),
+        ship = Shipment(self._next_shipment, i, node, skus, qtys, sum(qtys),
                         self.catalog.weight_of(skus, qtys), now)
-        self.shipments.append(ship)
+        self._next_shipment += 1
+        self._live[ship.id] = ship
         unit_cost = self.catalog.cost
         cogs = 0.0
         for j, (s, q) in enumerate(zip(skus, qtys, strict=True)):
@@ -782,6 +794,12 @@ class World:
             if ret is not None:
                 self._returns.append(ret)
                 self._later(ret.due - self.env.now, lambda: self._returned(ret))
+        if self._consol is not None and ship.host < 0:   # no longer a parcel to join
+            key = (book.customer[i], book.address[i])
+            if self._parcels.get(key) is ship:
+                del self._parcels[key]
+        self._shipments.add(ship)        # its row is final: the object can go
+        del self._live[ship.id]
 
     def _returned(self, ret: Return) -> None:
         """A customer return arrives: its restockable units go back into stock."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,17 +68,42 @@ def shipments_table(run: RunResult) -> pa.Table:
                          else np.asarray(v)) for k, v in d.items()})
 
 
-def trace_table(run: RunResult) -> pa.Table:
-    """One row per decision: which rules matched, which won, and the outcome (JSON)."""
+#: Decisions per Parquet row group of ``trace.parquet``: the trace is written a row group at a
+#: time, so a long run's text columns never exist whole in memory (a million-order run makes
+#: over three million decisions; its outcome column alone would take ~700 MB).
+TRACE_ROWS_PER_GROUP = 1 << 18
+
+
+def trace_batches(run: RunResult, rows: int = TRACE_ROWS_PER_GROUP) -> Iterator[pa.RecordBatch]:
+    """The decision trace as record batches of up to ``rows`` decisions: which rules matched,
+    which won, and the outcome (JSON)."""
     t, order, code = run.trace.columns()
     combos = run.trace.combinations()
-    codes = pa.array(code)
     text = {k: json.dumps(v, sort_keys=True) for k, v in run.outcomes.items()}
-    table = {"t_hours": pa.array(t), "order_id": pa.array(order)}
-    for j, field in enumerate(TraceRow._fields[2:]):    # each text column: its combinations'
-        table[field] = pa.array([c[j] for c in combos], pa.string()).take(codes)   # values
-    table["outcome"] = pa.array([text[(c[1], c[3])] for c in combos], pa.string()).take(codes)
-    return pa.table(table)
+    # Per text column, its value for each distinct combination; rows take them by code.
+    names = [*TraceRow._fields[2:], "outcome"]
+    values = [pa.array([c[j] for c in combos], pa.string()) for j in range(len(names) - 1)]
+    values.append(pa.array([text[(c[1], c[3])] for c in combos], pa.string()))
+    for a in range(0, max(len(t), 1), rows):
+        codes = pa.array(code[a:a + rows])
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(t[a:a + rows], pa.float64()), pa.array(order[a:a + rows], pa.int64()),
+             *(v.take(codes) for v in values)], names=["t_hours", "order_id", *names])
+
+
+def trace_table(run: RunResult) -> pa.Table:
+    """One row per decision: which rules matched, which won, and the outcome (JSON)."""
+    return pa.Table.from_batches(list(trace_batches(run)))
+
+
+def write_trace(run: RunResult, path: Path) -> None:
+    """Write ``trace.parquet`` one row group at a time (bounded memory)."""
+    batches = trace_batches(run)
+    first = next(batches)
+    with pq.ParquetWriter(path, first.schema) as writer:
+        writer.write_batch(first)
+        for batch in batches:
+            writer.write_batch(batch)
 
 
 def _json(obj: Any) -> str:
@@ -106,7 +132,7 @@ def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | Non
                                                [s.id for s in sc.skus]), tmp / "events.parquet")
         elif mode == "summary":      # counts and sums per event kind
             pq.write_table(run.events.to_arrow(), tmp / "events_summary.parquet")
-        pq.write_table(trace_table(run), tmp / "trace.parquet")
+        write_trace(run, tmp / "trace.parquet")
         meta = {"run_id": outcome.run_id, "code_version": code_version(),
                 "wall_seconds": round(outcome.seconds, 3),
                 "orders_per_second": round(outcome.orders_per_second, 1),
