@@ -63,7 +63,8 @@ from sim.scenario.places import ZipError, nearest_regions, zip_location
 from sim.scenario.tabular import Problem, Table, read_bytes, read_table
 
 __all__ = ["COLUMNS", "MAX_LISTED", "HistoryOrder", "HistoryCounts", "History",
-           "load_history", "attach_history", "skip_bad_rows_override", "file_digest"]
+           "load_history", "replayed_history", "attach_history", "skip_bad_rows_override",
+           "file_digest"]
 
 #: Every column of the contract, in the order a normalised file writes them.
 COLUMNS = ("order_id", "timestamp", "channel", "customer_id", "zip", "lat", "lon", "sku",
@@ -542,6 +543,17 @@ def load_history(scenario: Scenario) -> History:
     key = (spec.path, digest, ctx)
     hit = _cached(key)
     return hit if hit is not None else _cached(key, _parse(path, data, digest, ctx))
+
+
+def replayed_history(scenario: Scenario) -> History | None:
+    """The scenario's checked order history (None without one); a file with bad rows is
+    refused (``ScenarioError``) unless ``order_history.skip_bad_rows``."""
+    spec = scenario.order_history
+    if spec is None:
+        return None
+    history = load_history(scenario)
+    history.check(spec.skip_bad_rows)
+    return history
 
 
 def attach_history(scenario: Scenario) -> Scenario:
