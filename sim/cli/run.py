@@ -18,7 +18,7 @@ from sim.cli import UsageError
 from sim.core.errors import SimulationError
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
 from sim.scenario import Scenario, load_scenario, scenario_warnings
-from sim.scenario.history import replayed_history, skip_bad_rows_override
+from sim.scenario.loader import skip_bad_rows_override
 from sim.store.outdir import check_output_dir
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
@@ -82,9 +82,9 @@ def about(path: str | Path) -> Iterator[None]:
 def print_scenario_notes(scenario: Scenario) -> None:
     """One line on the replayed order history (kept, skipped, left out), if there is one, and
     a warning (on stderr) for each peak or event outside the horizon."""
-    history = replayed_history(scenario)
-    if history is not None:
-        print(history.summary())
+    if scenario.order_history is not None:
+        from sim.scenario.history import replayed_history
+        print(replayed_history(scenario).summary())
     for warning in scenario_warnings(scenario):
         print(f"warning: {scenario.name}: {warning}", file=sys.stderr)
 

@@ -58,6 +58,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.loader import skip_bad_rows_override
 from sim.scenario.models import Region, Scenario, ScenarioError
 from sim.scenario.places import ZipError, nearest_regions, zip_location
 from sim.scenario.tabular import Problem, Table, read_bytes, read_table
@@ -568,8 +569,3 @@ def attach_history(scenario: Scenario) -> Scenario:
     history.check(spec.skip_bad_rows)
     return scenario.model_copy(
         update={"order_history": spec.model_copy(update={"digest": history.digest})})
-
-
-def skip_bad_rows_override(skip: bool) -> dict[str, Any]:
-    """The scenario override ``--skip-bad-rows`` stands for (nothing when off)."""
-    return {"order_history": {"skip_bad_rows": True}} if skip else {}

@@ -63,9 +63,11 @@ def test_validate_imports_none_of_the_heavy_libraries():
     modules = probe["modules"]
     # the command really loaded the scenario and built the engine ...
     assert {"sim.scenario.loader", "rules.compiled", "sim.core.rule_checks"} <= set(modules)
-    # ... without the model, the KPIs, the executors or the reports
+    # ... without the model, the KPIs, the executors, the reports or, for a scenario without
+    # an order history, the history reader
     assert not {"sim.core.model", "sim.core.decisions", "sim.measure.kpis",
-                "sim.experiments.executors", "reports.charts"} & set(modules)
+                "sim.experiments.executors", "reports.charts",
+                "sim.scenario.history"} & set(modules)
     assert lazy_imported(modules) == []
 
 
