@@ -20,7 +20,7 @@ class UsageError(ValueError):
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean bad input (exit 2), imported only once a command has failed."""
     from rules.schema import RuleError
-    from sim.core.model import SimulationError
+    from sim.core.errors import SimulationError
     from sim.scenario import ScenarioError
     from sim.store.outdir import OutputError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from reports import MAX_VIEWS
-from sim.experiments.executors import EXECUTORS
+from sim.experiments import EXECUTORS
 
 __all__ = ["build_parser"]
 _RUN = "sim.cli.run"

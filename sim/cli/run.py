@@ -1,4 +1,8 @@
-"""``domlab run | compare | validate | schema``: one run, a same-seed pair, checks, the schema."""
+"""``domlab run | compare | validate | schema``: one run, a same-seed pair, checks, the schema.
+
+``validate`` loads a scenario and checks its rules, nothing more, so the model (SimPy) and the
+KPIs (NumPy) are imported only by the commands that run; ``bench/startup.py`` times the start.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,10 @@ from typing import Any
 
 from rules.schema import RuleError
 from sim.cli import UsageError
-from sim.core.model import SimulationError
-from sim.core.replay import replayed_history
+from sim.core.errors import SimulationError
 from sim.experiments.runner import Outcome, prepare_engine, run_scenario
-from sim.measure.kpis import ALL_KPIS
-from sim.measure.present import format_delta, format_value, relative_change, text_table
 from sim.scenario import Scenario, load_scenario, scenario_warnings
-from sim.scenario.history import skip_bad_rows_override
+from sim.scenario.loader import skip_bad_rows_override
 from sim.store.outdir import check_output_dir
 
 __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
@@ -28,6 +29,9 @@ __all__ = ["kpi_table", "cmd_run", "cmd_compare", "cmd_validate", "cmd_schema",
 def kpi_table(names: list[str], kpis: list[dict[str, float]]) -> str:
     """A plain-text KPI table for one run, or runs side by side with deltas vs the first (the
     offline optimum's KPIs when every run has them)."""
+    from sim.measure.kpis import ALL_KPIS
+    from sim.measure.present import format_delta, format_value, relative_change, text_table
+
     header = ["KPI", "unit", *names]
     if len(kpis) == 2:
         header += ["delta", "delta %"]
@@ -78,9 +82,9 @@ def about(path: str | Path) -> Iterator[None]:
 def print_scenario_notes(scenario: Scenario) -> None:
     """One line on the replayed order history (kept, skipped, left out), if there is one, and
     a warning (on stderr) for each peak or event outside the horizon."""
-    history = replayed_history(scenario)
-    if history is not None:
-        print(history.summary())
+    if scenario.order_history is not None:
+        from sim.scenario.history import replayed_history
+        print(replayed_history(scenario).summary())
     for warning in scenario_warnings(scenario):
         print(f"warning: {scenario.name}: {warning}", file=sys.stderr)
 

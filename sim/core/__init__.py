@@ -4,5 +4,6 @@ demand (``demand``), per-order state and trace rows (``records``), rule decision
 (``decisions``: facts → engine → trace), carrying out sourcing/split and carrier outcomes
 (``sourcing``, ``carrier``), pick/pack stations (``fulfillment``), stock and replenishment
 (``inventory``), the event log (``events``), CO2e of shipments (``emissions``) and the
-conservation checks every run must pass (``invariants``).
+conservation checks every run must pass (``invariants``). ``errors`` (the model's error type)
+and ``rule_checks`` (rule sets against a scenario) import no SimPy or NumPy, for the CLI.
 """

@@ -13,44 +13,17 @@ from typing import Any
 import simpy
 
 from rules.engine import Decision, Engine
-from rules.schema import FACT_FIELDS, RuleError
+from rules.schema import FACT_FIELDS
 from sim.core.fulfillment import Shipment
 from sim.core.records import HOURS, OrderBook, Trace
+from sim.core.rule_checks import REQUIRED_POINTS, check_rule_references, check_rules
 from sim.core.sourcing import Coverage
 from sim.scenario import Node, Scenario, Sku
 
 __all__ = ["Decisions", "REQUIRED_POINTS", "check_rules", "check_rule_references",
            "first_outcome"]
 
-#: Decision points every scenario needs a rule set for (priority and backorder are optional).
-REQUIRED_POINTS = ("sourcing", "split", "carrier", "reorder")
 _PRIORITY_FACTS = set(FACT_FIELDS["priority"])
-
-
-def check_rule_references(scenario: Scenario, engine: Engine) -> None:
-    """Fail early when an outcome names a node, carrier or service the scenario lacks."""
-    nodes = {n.name for n in scenario.nodes}
-    carriers = {c.name for c in scenario.carriers}
-    services = {s.name for c in scenario.carriers for s in c.services}
-    for rs in engine.rulesets.values():
-        for r in rs.rules:
-            t = r.then
-            for attr, known, what in (("exclude_nodes", nodes, "node"),
-                                      ("carriers", carriers, "carrier"),
-                                      ("services", services, "service")):
-                for name in getattr(t, attr, None) or ():
-                    if name not in known:
-                        raise RuleError(f"{rs.source}: rule '{r.name}': then.{attr}: unknown "
-                                        f"{what} '{name}' in scenario '{scenario.name}'")
-
-
-def check_rules(scenario: Scenario, engine: Engine) -> None:
-    """Fail before building anything when a required point has no rule set or an outcome
-    names something the scenario lacks."""
-    for point in REQUIRED_POINTS:
-        if point not in engine.rulesets:
-            raise RuleError(f"scenario '{scenario.name}': no rule set for point '{point}'")
-    check_rule_references(scenario, engine)
 
 
 def first_outcome(outcome: Any) -> Any:

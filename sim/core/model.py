@@ -32,6 +32,7 @@ from sim.core.decisions import Decisions, check_rule_references, check_rules, fi
 from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.disruptions import Disruptions, NodeChange
 from sim.core.emissions import shipment_co2_kg
+from sim.core.errors import SimulationError
 from sim.core.events import Ev, EventLog, NullLog, SummaryLog, make_event_log
 from sim.core.fulfillment import Shipment, ShipmentTable, Station
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
@@ -104,10 +105,6 @@ class _OrderView:
         skus, qtys = self.skus, self.qtys
         weight = self.w.catalog.weight_of([skus[j] for j in lines], [qtys[j] for j in lines])
         return self.ship_cost(n, weight)
-
-
-class SimulationError(RuntimeError):
-    """The model cannot finish (e.g. a node never empties its queue)."""
 
 
 @dataclass

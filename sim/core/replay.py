@@ -1,9 +1,10 @@
 """Replayed demand: the orders of a scenario's order-history file as demand columns.
 
-``sim.scenario.history`` reads and checks the file (parsed once per process); this module
-turns its orders into the columns ``sim.core.demand.generate_demand`` merges with the synthetic
-channels'. Nothing here is random: every replication replays the same orders, only picking,
-transit and the other random streams change with the seed.
+``sim.scenario.history`` reads and checks the file (parsed once per process; its
+``replayed_history`` is re-exported here); this module turns its orders into the columns
+``sim.core.demand.generate_demand`` merges with the synthetic channels'. Nothing here is
+random: every replication replays the same orders, only picking, transit and the other random
+streams change with the seed.
 
 Ids follow the demand's conventions: a service is an index into the service table (a promise
 no service level of the channel offers is added as ``promise_<N>d``), a tier an index into the
@@ -19,22 +20,11 @@ from typing import Any
 import numpy as np
 
 from sim.scenario import Scenario
-from sim.scenario.history import History, load_history
+from sim.scenario.history import History, replayed_history
 
 __all__ = ["replayed_history", "replay_columns", "replay_meta"]
 
 ServiceTable = tuple[tuple[int, str, int], ...]
-
-
-def replayed_history(scenario: Scenario) -> History | None:
-    """The scenario's checked order history (None without one); a file with bad rows is
-    refused (``ScenarioError``) unless ``order_history.skip_bad_rows``."""
-    spec = scenario.order_history
-    if spec is None:
-        return None
-    history = load_history(scenario)
-    history.check(spec.skip_bad_rows)
-    return history
 
 
 def replay_meta(scenario: Scenario) -> dict[str, Any]:

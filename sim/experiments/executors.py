@@ -22,14 +22,13 @@ from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
+from sim.experiments import EXECUTORS
+
 __all__ = ["EXECUTORS", "Executor", "InProcessExecutor", "ProcessExecutor", "DaskExecutor",
            "make_executor", "default_workers"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-#: Names accepted by ``make_executor`` (and ``--executor``).
-EXECUTORS = ("inprocess", "process", "dask")
 
 
 class Executor(Protocol):

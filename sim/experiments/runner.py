@@ -2,6 +2,9 @@
 
 The single entry point the CLI, experiments and the app share, so a run means the same thing
 everywhere. Rule sets are loaded and checked against the scenario *before* anything runs.
+
+``prepare_engine`` is all ``domlab validate`` needs, so this module imports the model (SimPy,
+NumPy) and the KPIs only inside ``run_scenario``: validating a scenario stays quick to start.
 """
 
 from __future__ import annotations
@@ -9,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.engine import Engine, load_policies, make_engine
 from rules.lab.lint import lint
 from rules.schema import RuleError
-from sim.core.model import RunResult, World, check_rule_references
-from sim.core.replay import replay_meta
-from sim.measure.kpis import compute_kpis
+from sim.core.rule_checks import check_rule_references
 from sim.scenario import Scenario, scenario_hash
+
+if TYPE_CHECKING:
+    from sim.core.model import RunResult
 
 __all__ = ["Outcome", "prepare_engine", "run_scenario", "run_id"]
 
@@ -63,6 +67,10 @@ def run_scenario(scenario: Scenario, engine: str = "durable", events: str = "ful
     """Simulate ``scenario`` with the named rule backend and compute its KPIs; ``extra`` holds
     what the run's ``meta.json`` records of a replayed order history (rows kept, skipped).
     ``events``: what the event log keeps (full | summary | none; KPIs never read it)."""
+    from sim.core.model import World
+    from sim.core.replay import replay_meta
+    from sim.measure.kpis import compute_kpis
+
     eng = prepare_engine(scenario, engine)
     try:
         t0 = time.perf_counter()

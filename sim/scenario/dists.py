@@ -3,26 +3,35 @@
 Each distribution is frozen, typed data with a ``kind`` tag. ``sample`` takes the
 generator explicitly (no global random state) and ``mean`` is exact, so the model can
 size stock and forecasts from the same declaration that drives the randomness.
+
+NumPy is imported only by the few methods that need it (``Const.sample``, ``Discrete``), not
+by this module: loading and validating a scenario never pays NumPy's import. ``approx_mean``
+is the mean without NumPy, for the bound checks of validation (``MEAN_RTOL``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rules.limits import FINITE, MAX_DIST
 
-__all__ = ["Dist", "DIST_KINDS", "Const", "Poisson", "Geometric", "Discrete", "Exponential",
-           "Gamma", "LogNormal", "Uniform", "Triangular"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Dist", "DIST_KINDS", "MEAN_RTOL", "Const", "Poisson", "Geometric", "Discrete",
+           "Exponential", "Gamma", "LogNormal", "Uniform", "Triangular"]
 
 
 #: A distribution parameter: finite (``FINITE``), at least 0 and at most ``MAX_DIST``.
 _Param = Annotated[float, Field(ge=0, le=MAX_DIST)]
 #: A coefficient of variation: 0.01 to 100 (1/cv² is a gamma shape; cv² must not overflow).
 _Cv = Annotated[float, Field(ge=0.01, le=100)]
+#: ``approx_mean`` is within this relative distance of ``mean``: both sum at most 10,000
+#: products of non-negative numbers, each sum within 10,000 × 2⁻⁵³ (~1e-12) of the exact one.
+MEAN_RTOL = 1e-9
 
 
 class _Dist(BaseModel):
@@ -37,6 +46,12 @@ class _Dist(BaseModel):
         """Exact mean of the distribution."""
         raise NotImplementedError
 
+    @property
+    def approx_mean(self) -> float:
+        """The mean within ``MEAN_RTOL`` of ``mean``, computed without NumPy (``mean`` itself
+        unless that needs NumPy)."""
+        return self.mean
+
 
 class Const(_Dist):
     """Always the same value (deterministic service or lead times)."""
@@ -45,6 +60,8 @@ class Const(_Dist):
     value: _Param
 
     def sample(self, rng, size):  # noqa: D102
+        import numpy as np
+
         return np.full(size, self.value)
 
     @property
@@ -99,13 +116,21 @@ class Discrete(_Dist):
         return self
 
     def sample(self, rng, size):  # noqa: D102
+        import numpy as np
+
         cdf = np.cumsum(self.probs)
         idx = np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
         return np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]
 
     @property
     def mean(self):  # noqa: D102
+        import numpy as np
+
         return float(np.dot(self.values, self.probs))
+
+    @property
+    def approx_mean(self):  # noqa: D102
+        return math.fsum(v * p for v, p in zip(self.values, self.probs, strict=True))
 
 
 class _MeanDist(_Dist):

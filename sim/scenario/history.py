@@ -58,12 +58,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.loader import skip_bad_rows_override
 from sim.scenario.models import Region, Scenario, ScenarioError
 from sim.scenario.places import ZipError, nearest_regions, zip_location
 from sim.scenario.tabular import Problem, Table, read_bytes, read_table
 
 __all__ = ["COLUMNS", "MAX_LISTED", "HistoryOrder", "HistoryCounts", "History",
-           "load_history", "attach_history", "skip_bad_rows_override", "file_digest"]
+           "load_history", "replayed_history", "attach_history", "skip_bad_rows_override",
+           "file_digest"]
 
 #: Every column of the contract, in the order a normalised file writes them.
 COLUMNS = ("order_id", "timestamp", "channel", "customer_id", "zip", "lat", "lon", "sku",
@@ -544,6 +546,17 @@ def load_history(scenario: Scenario) -> History:
     return hit if hit is not None else _cached(key, _parse(path, data, digest, ctx))
 
 
+def replayed_history(scenario: Scenario) -> History | None:
+    """The scenario's checked order history (None without one); a file with bad rows is
+    refused (``ScenarioError``) unless ``order_history.skip_bad_rows``."""
+    spec = scenario.order_history
+    if spec is None:
+        return None
+    history = load_history(scenario)
+    history.check(spec.skip_bad_rows)
+    return history
+
+
 def attach_history(scenario: Scenario) -> Scenario:
     """``scenario`` with its order history checked (bad rows refused unless skipped) and its
     digest filled in; unchanged without an order history. The loader calls this, so
@@ -556,8 +569,3 @@ def attach_history(scenario: Scenario) -> Scenario:
     history.check(spec.skip_bad_rows)
     return scenario.model_copy(
         update={"order_history": spec.model_copy(update={"digest": history.digest})})
-
-
-def skip_bad_rows_override(skip: bool) -> dict[str, Any]:
-    """The scenario override ``--skip-bad-rows`` stands for (nothing when off)."""
-    return {"order_history": {"skip_bad_rows": True}} if skip else {}

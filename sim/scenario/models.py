@@ -29,7 +29,7 @@ from rules.limits import (
     Weight,
 )
 from rules.vocabulary import CHANNEL_KINDS, NODE_KINDS, ChannelKind, NodeKind
-from sim.scenario.dists import Const, Dist
+from sim.scenario.dists import MEAN_RTOL, Const, Dist
 from sim.scenario.opening_stock import OpeningStock, fold_opening_stock
 from sim.scenario.references import reference_problems
 
@@ -671,13 +671,26 @@ def _check_size(sc: Scenario) -> None:
     if cells > MAX_CELLS:
         raise ValueError(f"nodes: {len(sc.nodes):,} nodes × {len(sc.skus):,} SKUs is more "
                          f"than {MAX_CELLS:,} node×SKU cells")
-    units = sum(c.orders_per_day * c.lines_per_order.mean * c.units_per_line.mean
+    # Well below the limit the approximate means decide (no NumPy import); near or over it,
+    # the exact means: the verdict and the message are always those of the exact means.
+    if _daily_units(sc, exact=False) > MAX_UNITS_PER_DAY * (1 - MEAN_RTOL):
+        units = _daily_units(sc, exact=True)
+        if units > MAX_UNITS_PER_DAY:
+            raise ValueError(f"channels: expected demand of {units:,.0f} units a day is more "
+                             f"than {MAX_UNITS_PER_DAY:,}")
+
+
+def _daily_units(sc: Scenario, exact: bool) -> float:
+    """Expected units ordered a day (channels and store walk-ins), from the distributions'
+    ``mean`` or, within ``MEAN_RTOL`` of it (every term is ≥ 0), their ``approx_mean``."""
+    def mean(d: Dist) -> float:
+        return d.mean if exact else d.approx_mean
+
+    units = sum(c.orders_per_day * mean(c.lines_per_order) * mean(c.units_per_line)
                 for c in sc.channels)
-    units += sum(n.walk_ins.units_per_day * n.walk_ins.units_per_sale.mean
+    units += sum(n.walk_ins.units_per_day * mean(n.walk_ins.units_per_sale)
                  for n in sc.nodes if n.walk_ins is not None)
-    if units > MAX_UNITS_PER_DAY:
-        raise ValueError(f"channels: expected demand of {units:,.0f} units a day is more than "
-                         f"{MAX_UNITS_PER_DAY:,}")
+    return units
 
 
 def _check_echelons(nodes: list[Node]) -> None:

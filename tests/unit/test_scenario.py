@@ -103,3 +103,43 @@ def test_shares_must_sum_to_one():
     with pytest.raises(ScenarioError, match=r"channels\[0\]: service_levels shares must sum"):
         make_scenario(channels=[{"name": "web", "service_levels": [
             {"name": "standard", "promise_days": 4, "share": 0.5}]}])
+
+
+def _demand(lines: float, values: list[float], probs: list[float]) -> list[dict]:
+    """One channel of a million orders a day, ``lines`` lines each, units drawn from a table."""
+    return [{"name": "web", "orders_per_day": 1e6,
+             "lines_per_order": {"kind": "const", "value": lines},
+             "units_per_line": {"kind": "discrete", "values": values, "probs": probs}}]
+
+
+@pytest.mark.parametrize("lines, values, probs, refused", [
+    (1000, [1000, 2000], [0.5, 0.5], "1,500,000,000,000"),     # far over: exact means decide
+    (1000, [1], [1.0], None),                                  # exactly at the limit: accepted
+    (1001, [1], [1.0], "1,001,000,000"),                       # just over
+    (1, [1, 2], [0.8, 0.2], None),                             # far under: no NumPy needed
+], ids=["far-over", "at-limit", "just-over", "far-under"])
+def test_demand_limit_is_decided_on_the_exact_means(lines, values, probs, refused):
+    """Near or over ``MAX_UNITS_PER_DAY`` the exact (NumPy) means decide and name the total."""
+    if refused is None:
+        make_scenario(channels=_demand(lines, values, probs))
+        return
+    with pytest.raises(ScenarioError, match=rf"channels: expected demand of {refused} units a "
+                                            r"day is more than 1,000,000,000"):
+        make_scenario(channels=_demand(lines, values, probs))
+
+
+def test_approx_mean_is_within_mean_rtol_of_the_exact_mean():
+    """``Discrete.approx_mean`` (no NumPy, for validation) stays within ``MEAN_RTOL`` of
+    ``mean`` (NumPy's dot product, what the model sizes stock from), up to 10,000 values."""
+    import random
+
+    from sim.scenario.dists import MEAN_RTOL, Discrete
+
+    rng = random.Random(5)
+    for n in (1, 2, 3, 17, 100, 1000, 10_000):
+        for _ in range(20):
+            weights = [rng.random() for _ in range(n)]
+            total = sum(weights)
+            d = Discrete(kind="discrete", values=[rng.uniform(0, 1e6) for _ in range(n)],
+                         probs=[w / total for w in weights])
+            assert d.approx_mean == pytest.approx(d.mean, rel=MEAN_RTOL, abs=0)
