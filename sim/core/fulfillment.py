@@ -26,6 +26,8 @@ from sim.scenario.dists import Gamma
 
 __all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment_columns"]
 
+_PICK_START = Ev.PICK_START
+
 
 class Shipment:
     """One parcel from one node: its lines, carrier choice, costs and timestamps."""
@@ -165,6 +167,10 @@ class Station:
         day = int(self.env.now // HOURS)
         self._assigned[day] = self._assigned.get(day, 0) + 1
         self.in_queue += 1
+        if self._idle > 0 and not self._heap:       # an idle picker takes it straight away
+            self._idle -= 1
+            self._start(shipment)
+            return
         heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
         if self._idle > 0:
             self._idle -= 1
@@ -214,7 +220,10 @@ class Station:
         if not self._heap:
             self._idle += 1
             return
-        s = heapq.heappop(self._heap)[2]
+        self._start(heapq.heappop(self._heap)[2])
+
+    def _start(self, s: Shipment) -> None:
+        """A picker takes ``s``: now, or when the shift starts."""
         wait = self.calendar.wait(self.env.now)
         if wait > 0:
             self.env.timeout(wait).callbacks.append(lambda _ev: self._pick(s))
@@ -231,9 +240,9 @@ class Station:
             self.in_queue -= 1              # rejected at the shelf: the picker is free again
             self._free()
             return
-        s.pick_start = env.now
-        self.log.add(env.now, Ev.PICK_START, s.order, self.index, qty=s.units)
-        duration = self.expected_pick_hours(s.pick_units) * self._noise.next()
+        s.pick_start = now = env.now
+        self.log.add(now, _PICK_START, s.order, self.index, -1, s.units)
+        duration = (self._per_order_h + self._per_unit_h * s.pick_units) * self._noise.next()
         env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))
 
     def _done(self, s: Shipment, duration: float) -> None:

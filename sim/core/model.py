@@ -49,7 +49,9 @@ __all__ = ["Status", "World", "RunResult", "SimulationError", "check_rule_refere
 # Status values as plain ints: the book's status column holds ints (compared on the hot path).
 _IN_PROCESS, _DELIVERED = int(Status.IN_PROCESS), int(Status.DELIVERED)
 _BACKORDERED, _CANCELLED = int(Status.BACKORDERED), int(Status.CANCELLED)
-_RESERVED = Ev.RESERVED
+_ORDER_CREATED, _RESERVED = Ev.ORDER_CREATED, Ev.RESERVED
+_PACKED, _SHIPPED, _DELIVERED_EV = Ev.PACKED, Ev.SHIPPED, Ev.DELIVERED
+_DECIDED, _RELEASED = Ev.DECIDED, Ev.RELEASED
 _NO_SERVICES: frozenset[int] = frozenset()      # no carrier service suspended
 #: Allocations between young-generation collections during a run (CPython's default is 700).
 _GC_GEN0 = 100_000
@@ -149,7 +151,9 @@ class World:
         self.sc, self.engine = scenario, engine
         self.net: Network = build_network(scenario)
         self.picker = ServicePicker(self.net)
-        # Zone and distance per node × region as Python numbers (read per shipment).
+        # Zone and distance per node × region as Python numbers (read per shipment), and
+        # each node's handling cost per order and per unit.
+        self._handling = [(n.handling.per_order, n.handling.per_unit) for n in scenario.nodes]
         self._zone: list[list[int]] = self.net.zone.tolist()
         self._distance: list[list[float]] = self.net.distance.tolist()
         self.ranker = Ranker(self.net)
@@ -414,7 +418,7 @@ class World:
 
     def _arrive(self, i: int) -> None:
         book = self.book
-        self.log.add(self.env.now, Ev.ORDER_CREATED, i, qty=book.units[i], value=book.value[i])
+        self.log.add(self.env.now, _ORDER_CREATED, i, -1, -1, book.units[i], book.value[i])
         if self._holds_orders[book.channel[i]]:
             key = (book.customer[i], book.address[i])
             group = self._held.get(key)
@@ -444,11 +448,11 @@ class World:
     def _broker(self, i: int) -> None:
         """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable
         (a pre-order of a SKU not launched yet waits for its launch)."""
-        book = self.book
-        book.decided_at[i] = self.env.now
+        book, now = self.book, self.env.now
+        book.decided_at[i] = now
         launch = (max(self._launch_h[s] for s in book.lines(i)[0]) if self._has_preorders
                   else 0.0)
-        if launch > self.env.now:
+        if launch > now:
             self._preorder_launch[i] = launch
             self._wait(i)
             for s in set(book.lines(i)[0]):
@@ -567,13 +571,15 @@ class World:
 
     def _start_fulfilment(self, i: int, shipments: int, retry: bool) -> None:
         """Book-keeping of an order leaving the waiting states with ``shipments`` parcels."""
-        book = self.book
-        launch = self._preorder_launch.pop(i, None)
-        if launch is not None:
-            self._preorder_release.append((i, self.env.now - launch))
-        self._uncharge(i)
+        book, now = self.book, self.env.now
+        if self._preorder_launch:
+            launch = self._preorder_launch.pop(i, None)
+            if launch is not None:
+                self._preorder_release.append((i, now - launch))
+        if self._charges:
+            self._uncharge(i)
         book.status[i] = _IN_PROCESS
-        self.log.add(self.env.now, Ev.RELEASED if retry else Ev.DECIDED, i, qty=shipments)
+        self.log.add(now, _RELEASED if retry else _DECIDED, i, -1, -1, shipments)
         book.n_shipments[i] += shipments
         book.open_shipments[i] += shipments
 
@@ -693,7 +699,8 @@ class World:
         region = self.book.region[i]
         spec = self.sc.nodes[node]
         station = self.stations[node]
-        ship.handling = spec.handling.per_order + spec.handling.per_unit * units
+        per_order, per_unit = self._handling[node]
+        ship.handling = per_order + per_unit * units
         if self._pickup_terms[self.book.channel[i]] is not None and \
                 node == self._pickup_store[region]:      # picked at its store: no carrier
             ship.carrier_rule = "store-pickup"
@@ -704,7 +711,8 @@ class World:
         ship.zone, ship.distance = self._zone[node][region], self._distance[node][region]
         car, prio = self.decisions.shipment(facts, i, ship, spec)
         ready = now + station.ready_delay(now, units)
-        ship.carrier_out = cout = first_outcome(car.outcome)
+        cout = car.outcome
+        ship.carrier_out = cout = cout[0] if cout.__class__ is tuple else cout
         off = self.disruptions.suspended(now) if self._carrier_events else _NO_SERVICES
         svc, rate, ship.eta = self.picker.pick(cout, node, ship.zone, weight, ready,
                                                self.book.deadline[i], off)
@@ -776,10 +784,10 @@ class World:
 
     def _dispatched(self, ship: Shipment) -> None:
         """Log a packed shipment's journey and close it on its order."""
-        i, book, node = ship.order, self.book, ship.node
-        self.log.add(ship.packed, Ev.PACKED, i, node, qty=ship.units)
-        self.log.add(ship.shipped, Ev.SHIPPED, i, node, qty=ship.units, value=ship.ship_cost)
-        self.log.add(ship.delivered, Ev.DELIVERED, i, node, qty=ship.units)
+        i, book, node, units, add = ship.order, self.book, ship.node, ship.units, self.log.add
+        add(ship.packed, _PACKED, i, node, -1, units)
+        add(ship.shipped, _SHIPPED, i, node, -1, units, ship.ship_cost)
+        add(ship.delivered, _DELIVERED_EV, i, node, -1, units)
         book.open_shipments[i] -= 1
         prev = book.delivered_at[i]
         book.delivered_at[i] = ship.delivered if math.isnan(prev) else max(prev, ship.delivered)
