@@ -94,24 +94,37 @@ def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
 
 class ShipmentTable:
     """The shipments table, a row added when a shipment is done with: a long run then keeps
-    ~180 bytes of typed columns per shipment instead of its object and lists (~800 bytes)."""
+    ~180 bytes of typed columns per shipment instead of its object and lists (~800 bytes).
+    Rows wait as tuples in a small buffer and move into the columns a buffer at a time."""
 
-    __slots__ = ("_cols", "_appends")
+    __slots__ = ("_cols", "_rows")
+    #: rows buffered before they move into the columns
+    BUFFER = 1 << 14
 
     def __init__(self):
         self._cols = {c: array(_STORAGE[c]) if _STORAGE[c] else [] for c in SHIPMENT_COLUMNS}
-        self._appends = tuple(col.append for col in self._cols.values())
+        self._rows: list[tuple] = []
 
     def __len__(self) -> int:
-        return len(self._cols["id"])
+        return len(self._cols["id"]) + len(self._rows)
 
     def add(self, ship: Shipment) -> None:
         """Append ``ship``'s row (its fields must be final)."""
-        for append, value in zip(self._appends, _shipment_row(ship)):
-            append(value)
+        rows = self._rows
+        rows.append(_shipment_row(ship))
+        if len(rows) >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            for col, values in zip(self._cols.values(), zip(*self._rows, strict=True),
+                                   strict=True):
+                col.extend(values)
+            self._rows.clear()
 
     def columns(self) -> dict[str, np.ndarray]:
         """One array per column of ``SHIPMENT_COLUMNS``, rows in shipment-id order."""
+        self._flush()
         if not len(self):
             return {c: np.zeros(0) for c in SHIPMENT_COLUMNS}
         order = np.argsort(np.asarray(self._cols["id"]), kind="stable")
