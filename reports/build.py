@@ -10,10 +10,7 @@ from typing import Any
 
 import yaml
 
-from reports.charts import RunView
-from reports.html import kpi_rows, render_html
-from reports.markdown import write_markdown
-from sim.measure.kpis import ALL_KPIS
+from reports.view import RunView
 from sim.store.rundir import write_run
 
 __all__ = ["VIEW_FILE", "save_run", "load_view", "report_for_runs", "run_facts"]
@@ -59,6 +56,10 @@ def run_facts(run_dir: Path, label: str) -> dict[str, str]:
 def report_for_runs(run_dirs: Sequence[Path], out_dir: Path, title: str) -> Path:
     """Write ``report.html`` (self-contained) and ``report.md`` comparing the runs; returns the
     HTML path. The first run is the baseline for deltas."""
+    from reports.html import kpi_rows, render_html  # matplotlib: only for reports
+    from reports.markdown import write_markdown
+    from sim.measure.kpis import ALL_KPIS
+
     views = [load_view(d) for d in run_dirs]
     rows = kpi_rows(views, ALL_KPIS)       # the optimum's KPIs too, when the runs have them
     out_dir = Path(out_dir)

@@ -94,7 +94,7 @@ def run_and_store(scenario: Scenario, args) -> tuple[Outcome, Path]:
     ``args.optimum``, solve its offline optimum first (KPIs in ``kpis.json``) and add
     ``optimum.json`` and ``optimum_orders.parquet``."""
     from reports.build import save_run
-    from reports.charts import RunView
+    from reports.view import RunView
 
     outcome = run_scenario(scenario, args.engine, events=getattr(args, "events", "full"))
     result = None

@@ -693,7 +693,7 @@ class World:
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int],
                  facts: dict) -> Shipment:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""
-        now, net = self.env.now, self.net
+        now = self.env.now
         ship = self._new_shipment(i, node, skus, qtys)
         units, weight = ship.units, ship.weight
         region = self.book.region[i]

@@ -155,12 +155,12 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
     fillable = [False] * nlines
     for n in ranked:
         row, h = atp[n], hold[n]
-        ok = [row[s] - h >= q for s, q in zip(skus, qtys)]
+        ok = [row[s] - h >= q for s, q in zip(skus, qtys, strict=True)]
         if all(ok):
             if remaining:
                 greedy.append((n, remaining))
             return Coverage(n, greedy, nlines)
-        fillable = [a or b for a, b in zip(fillable, ok)]
+        fillable = [a or b for a, b in zip(fillable, ok, strict=True)]
         if remaining:
             if groups is not None:
                 broken = {groups[i] for i in remaining if not ok[i]}
