@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,25 +48,38 @@ def code_version() -> str:
     return f"{v}+{sha}" if sha else v
 
 
+def _named(names: list[str], codes: np.ndarray) -> pa.Array:
+    """The name of each code (an index into ``names``), as a text column."""
+    return pa.array(names, pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def _column(values: np.ndarray) -> pa.Array | np.ndarray:
+    """A table column: text (object) columns become Arrow strings, the rest stay arrays."""
+    values = np.asarray(values)
+    return pa.array(values.tolist()) if values.dtype == object else values
+
+
 def orders_table(run: RunResult) -> pa.Table:
     """One row per order with readable channel, service, region and status names."""
     o, sc = run.orders, run.scenario
-    d = dict(o)
-    d["channel"] = np.array([c.name for c in sc.channels])[o["channel"]]
-    d["region"] = np.array([r.metro for r in sc.regions])[o["region"]]
-    d["status"] = np.array([s.name.lower() for s in Status])[o["status"]]
-    return pa.table({k: (pa.array(v.tolist()) if v.dtype == object else v) for k, v in d.items()})
+    d: dict[str, Any] = {k: _column(v) for k, v in o.items()}
+    d["channel"] = _named([c.name for c in sc.channels], o["channel"])
+    d["region"] = _named([r.metro for r in sc.regions], o["region"])
+    d["status"] = _named([s.name.lower() for s in Status], o["status"])
+    return pa.table(d)
 
 
 def shipments_table(run: RunResult) -> pa.Table:
     """One row per shipment with node and carrier service names."""
     sh, sc = run.shipments, run.scenario
-    d = {k: v for k, v in sh.items()}
+    d: dict[str, Any] = {k: _column(v) for k, v in sh.items()}
     if len(sh["node"]):
-        d["node"] = np.array([n.name for n in sc.nodes])[sh["node"].astype(np.int64)]
-        d["service"] = np.array(run.services)[sh["service"].astype(np.int64)]
-    return pa.table({k: (pa.array(np.asarray(v).tolist()) if np.asarray(v).dtype == object
-                         else np.asarray(v)) for k, v in d.items()})
+        d["node"] = _named([n.name for n in sc.nodes], sh["node"])
+        # A store-pickup parcel has no carrier service (-1): named as its carrier rule is.
+        service = np.asarray(sh["service"], dtype=np.int64)
+        d["service"] = _named([*run.services, "store-pickup"],
+                              np.where(service < 0, len(run.services), service))
+    return pa.table(d)
 
 
 #: Decisions per Parquet row group of ``trace.parquet``: the trace is written a row group at a
@@ -117,22 +131,31 @@ def write_run(outcome: Outcome, out_dir: Path, extra_files: dict[str, str] | Non
     app named it, e.g. its what-ifs); returns the directory."""
     run = outcome.run
     final = Path(out_dir) / outcome.run_id
-    with atomic_dir(final) as tmp:
+    # Parquet encoding runs without the GIL: each table is written on a worker thread while
+    # the next one is built (results do not depend on it; a failed write fails the run dir).
+    with atomic_dir(final) as tmp, ThreadPoolExecutor(2) as pool:
+        writes = []
+
+        def write(table: pa.Table, name: str) -> None:
+            writes.append(pool.submit(pq.write_table, table, tmp / name))
+
         sc = run.scenario
+        write(orders_table(run), "orders.parquet")
+        write(shipments_table(run), "shipments.parquet")
+        mode = run.events.mode
+        if mode == "full":
+            write(run.events.to_arrow([n.name for n in sc.nodes], [s.id for s in sc.skus]),
+                  "events.parquet")
+        elif mode == "summary":      # counts and sums per event kind
+            write(run.events.to_arrow(), "events_summary.parquet")
+        writes.append(pool.submit(write_trace, run, tmp / "trace.parquet"))
         (tmp / "scenario.yaml").write_text(
             yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
         kpis = {"run_id": outcome.run_id, "scenario": sc.name, "seed": sc.seed,
                 "engine": run.engine, "rulesets": run.rulesets, **outcome.kpis}
         (tmp / "kpis.json").write_text(_json(kpis))
-        pq.write_table(orders_table(run), tmp / "orders.parquet")
-        pq.write_table(shipments_table(run), tmp / "shipments.parquet")
-        mode = run.events.mode
-        if mode == "full":
-            pq.write_table(run.events.to_arrow([n.name for n in sc.nodes],
-                                               [s.id for s in sc.skus]), tmp / "events.parquet")
-        elif mode == "summary":      # counts and sums per event kind
-            pq.write_table(run.events.to_arrow(), tmp / "events_summary.parquet")
-        write_trace(run, tmp / "trace.parquet")
+        for done in writes:
+            done.result()            # re-raises a failed write here, inside the atomic dir
         meta = {"run_id": outcome.run_id, "code_version": code_version(),
                 "wall_seconds": round(outcome.seconds, 3),
                 "orders_per_second": round(outcome.orders_per_second, 1),

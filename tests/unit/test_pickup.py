@@ -9,6 +9,7 @@ import numpy as np
 from conftest import make_scenario, run_checked
 
 from sim.core.events import Ev
+from sim.store.rundir import shipments_table
 
 
 def pickup_scenario(no_show: float = 0.2, mode: str = "bopis"):
@@ -36,6 +37,11 @@ def test_pickup_orders_have_no_carrier_and_never_leave_their_store():
     assert (sh["delivered"][mine] == sh["packed"][mine]).all()      # delivered = ready
     # Parcel orders are untouched: they still go by carrier.
     assert (sh["service"][~mine] >= 0).all()
+    # The shipments table names the service of a store-pickup parcel as its carrier rule
+    # does (not the last carrier service in the list, as -1 once picked).
+    names = np.asarray(shipments_table(run)["service"].to_pylist())
+    assert set(names[mine]) == {"store-pickup"}
+    assert set(names[~mine]) <= set(run.services)
     k = out.kpis["kpis"]
     assert 0 < k["pickup_share_pct"] < 100
     assert 0 <= k["pickup_on_time_ready_pct"] <= 100 and k["pickup_ready_hours_mean"] > 0
