@@ -23,7 +23,8 @@ from rules.schema import (
     resolve_ruleset_path,
 )
 
-__all__ = ["Decision", "Backend", "Engine", "make_engine", "load_policies", "BACKENDS"]
+__all__ = ["Decision", "Backend", "Engine", "make_engine", "load_policies", "BACKENDS",
+           "first_match"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +71,28 @@ class Engine:
                 point: (predicates(rs), [None] * len(rs.rules))
                 for point, rs in self.rulesets.items() if rs.hit_policy == "first"}
 
+    def first_predicates(self, point: str) -> tuple | None:
+        """The compiled predicates of ``point``'s rule set when it has the ``first`` hit
+        policy (else None): ``first_match`` over them and ``decision_at`` decide exactly as
+        ``decide``, for callers that keep their own per-rule memo."""
+        first = self._first.get(point)
+        return None if first is None else first[0]
+
+    def decision_at(self, point: str, i: int) -> Decision:
+        """The decision of ``point``'s first-hit rule set when rule ``i`` matches first."""
+        made = self._first[point][1]
+        decision = made[i]
+        if decision is None:
+            decision = made[i] = self._decision(self.rulesets[point], [i])
+        return decision
+
     def decide(self, point: str, facts: dict[str, Any]) -> Decision:
         """Apply the point's rule set to ``facts`` under its hit policy."""
         first = self._first.get(point)
         if first is not None:
-            preds, made = first
-            for i, p in enumerate(preds):
-                if p(facts):
-                    decision = made[i]
-                    if decision is None:
-                        decision = made[i] = self._decision(self.rulesets[point], [i])
-                    return decision
+            i = first_match(first[0], facts)
+            if i >= 0:
+                return self.decision_at(point, i)
         rs = self.rulesets[point]
         idx = self.backend.matches(rs, facts, first_only=rs.hit_policy == "first")
         key = (point, *idx)
@@ -116,6 +128,14 @@ class Engine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def first_match(predicates: tuple, facts: dict[str, Any]) -> int:
+    """Index of the first predicate ``facts`` satisfy, or -1."""
+    for i, p in enumerate(predicates):
+        if p(facts):
+            return i
+    return -1
 
 
 def _brief(facts: dict[str, Any]) -> str:

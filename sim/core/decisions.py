@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from rules.engine import Decision, Engine
+from rules.engine import Decision, Engine, first_match
 from rules.schema import FACT_FIELDS
 from sim.core.fulfillment import Shipment
 from sim.core.records import HOURS, OrderBook, Trace
@@ -49,6 +49,13 @@ class Decisions:
         #: ``id(decision)`` (with the subject, if any) → (the decision, its ``Trace``
         #: combination code); holding the decision keeps its id from being reused
         self._codes: dict[int | tuple[int, str], tuple[Decision, int]] = {}
+        #: per point with a compiled first-hit rule set: its predicates and, per rule, (its
+        #: decision, trace code) once first used
+        self._fast: dict[str, tuple[tuple, list]] = {}
+        for point in engine.rulesets:
+            preds = engine.first_predicates(point)
+            if preds is not None:
+                self._fast[point] = (preds, [None] * len(preds))
         # Per channel (kind, name) and per region (metro, state): what order facts name.
         self._channel_facts = [(ch.kind, ch.name) for ch in scenario.channels]
         self._region_facts = [(r.metro, r.state) for r in scenario.regions]
@@ -56,14 +63,28 @@ class Decisions:
     def decide(self, point: str, facts: dict[str, Any], order: int = -1,
                subject: str = "") -> Decision:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
+        fast = self._fast.get(point)
+        if fast is not None and not subject:     # a compiled first-hit rule set
+            i = first_match(fast[0], facts)
+            if i >= 0:
+                hit = fast[1][i]
+                if hit is None:
+                    dec = self.engine.decision_at(point, i)
+                    hit = fast[1][i] = (dec, self._code(dec, subject))
+                self.trace.add(self._env.now, order, hit[1])
+                return hit[0]
         dec = self.engine.decide(point, facts)
         key = (id(dec), subject) if subject else id(dec)    # a decision knows its point
         hit = self._codes.get(key)
         if hit is None or hit[0] is not dec:
-            hit = self._codes[key] = (dec, self.trace.code(point, dec.ruleset, dec.winner,
-                                                           ",".join(dec.matched), subject))
+            hit = self._codes[key] = (dec, self._code(dec, subject))
         self.trace.add(self._env.now, order, hit[1])
         return dec
+
+    def _code(self, dec: Decision, subject: str) -> int:
+        """The trace's combination code of ``dec`` about ``subject``."""
+        return self.trace.code(dec.point, dec.ruleset, dec.winner, ",".join(dec.matched),
+                               subject)
 
     # -- facts ------------------------------------------------------------------------------
 
