@@ -46,15 +46,19 @@ browser-deps:
 app: $(STAMP)
 	$(BIN)/streamlit run app.py --browser.gatherUsageStats false
 
-# Throughput (orders/s per backend, durable-rules share of a run), rule decisions/s and the
-# 1M-fact differential run (~4 min), replications speed-up on 2 processes vs 1.
+# Throughput against SimPy's own M/M/1 in the same run (orders/s over customers/s per
+# backend), start-up of --help and validate, rule decisions/s and the 1M-fact differential
+# run (~4 min), replications speed-up on 2 processes vs 1, and the 1M-order case (~1 min).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/experiments.py
+	$(BIN)/python bench/scale.py
 
-# Opt-in scale case: ~1M orders (default network, 10x demand and pickers, 65 days), event
-# log off; prints wall time and peak RSS (targets < 60 s, < 2 GB). About 1.5 min.
+# The 1M-order case alone: one `domlab run` process over the default network with 10x demand
+# and pickers for 65 days, event log off; prints wall time and peak RSS (targets < 60 s,
+# < 2 GB).
 scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
