@@ -51,6 +51,8 @@ class _Slot(threading.local):
 _SLOT = _Slot()
 _NO_MATCH = -1
 _ABSENT = object()                       # a field the facts lack (never sent)
+#: Fact signatures a backend remembers before it starts over (a few MB at most).
+MEMO_LIMIT = 20_000
 _LOCK = threading.Lock()
 _HOST = None
 _REGISTERED: dict[str, str] = {}
@@ -149,6 +151,8 @@ class DurableBackend:
         signature = (name, first_only, *map(type, values), *values)
         hits = self._memo.get(signature)
         if hits is None:
+            if len(self._memo) >= MEMO_LIMIT:      # bounded: fact values may never repeat
+                self._memo.clear()
             hits = self._memo[signature] = self._post(name, ruleset, facts, fields, first_only)
         return list(hits)
 

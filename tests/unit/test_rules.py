@@ -152,3 +152,16 @@ def test_durable_asks_the_engine_once_per_fact_signature():
         assert eng.backend.posted == 2           # units is not read: two signatures
         eng.decide("sourcing", dict(ORDER, order_value=150))      # an int is a new signature
         assert eng.backend.posted == 3
+
+
+def test_durable_memo_is_bounded(monkeypatch):
+    import rules.durable
+    monkeypatch.setattr(rules.durable, "MEMO_LIMIT", 3)
+    ruleset = rs([{"name": "big", "when": {"all": [{"order_value": {"$gt": 100}}]},
+                   "then": {"node_types": ["dc"]}},
+                  {"name": "default", "then": {"node_types": ["dc", "store"]}}])
+    with make_engine({"sourcing": ruleset}, "durable") as eng:
+        winners = [eng.decide("sourcing", dict(ORDER, order_value=float(v))).winner
+                   for v in (1, 200, 3, 400, 5, 1, 200)]
+        assert winners == ["default", "big", "default", "big", "default", "default", "big"]
+        assert len(eng.backend._memo) <= 3 and eng.backend.posted == 7
