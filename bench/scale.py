@@ -28,8 +28,12 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from run import best_of, mm1  # noqa: E402  (bench/run.py: the M/M/1 yardstick)
+
 from sim.core.events import EVENT_MODES  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
+
+MM1_CUSTOMERS = 100_000
 
 
 def scaled_overrides(scenario: Scenario, base: Path, factor: int, days: float) -> dict:
@@ -69,6 +73,7 @@ def main() -> None:
     ap.add_argument("--engine", default="compiled", choices=("compiled", "durable"))
     ap.add_argument("--events", default="none", choices=EVENT_MODES)
     args = ap.parse_args()
+    yardstick = MM1_CUSTOMERS / best_of(lambda: mm1(MM1_CUSTOMERS), 2)
     base = Path(args.scenario)
     raw = scaled_overrides(load_scenario(base), base, args.factor, args.days)
     with tempfile.TemporaryDirectory(prefix="domlab-scale-") as tmp:
@@ -82,6 +87,8 @@ def main() -> None:
     print(f"wall            {wall:.1f} s (start-up, simulation, KPIs, checks, outputs)")
     print(f"orders/s        {n / wall:,.0f}")
     print(f"peak RSS        {rss:,.0f} MB")
+    print(f"yardstick       SimPy M/M/1 {yardstick:,.0f} customers/s just before (machine "
+          f"speed now; bench/run.py has the ratio)")
     print(f"targets         wall < 60 s: {'met' if wall < 60 else 'NOT met'}; "
           f"peak RSS < 2048 MB: {'met' if rss < 2048 else 'NOT met'}")
 
