@@ -471,6 +471,13 @@ class _Window(_Frozen):
     end: dt.datetime
     label: str = Field("", max_length=100)
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, v: dt.datetime) -> dt.datetime:
+        if v.tzinfo is not None:
+            raise ValueError("a time zone is not allowed: times are the scenario's local time")
+        return v
+
     @model_validator(mode="after")
     def _ordered(self):
         if self.end <= self.start:

@@ -100,6 +100,12 @@ FIELD_CASES = {
         "suppliers[0].lead_time_days.cv: Input should be less than or equal to 100"),
     "drain_huge": ({}, {"drain_days": 1e300},
                    "drain_days: Input should be less than or equal to 366"),
+    # Found by make fuzz: a zoned end against a local start crashed comparing them.
+    "event_time_zone": ({}, {"events": [{"kind": "node_outage", "node": "DC-EAST",
+                                         "start": "2026-03-03T08:00:00",
+                                         "end": "2026-03-04T08:00:00+02:00"}]},
+                        "events[0].node_outage.end: a time zone is not allowed: times are "
+                        "the scenario's local time"),
 }
 
 
