@@ -47,7 +47,7 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
         ship = next_pickup(ready_at, spec.cutoff_hour, s.spec.pickup_hour, s.spec.pickup_days,
                            weekday0)
         eta = ship + 24.0 * s.spec.transit_days[zone - 1]
-        options.append((s.rate(zone, weight_lb), eta - offset if offset else eta, s.index, s))
+        options.append((s.rate(zone, weight_lb), eta - offset, s.index, s))
     if not options:
         raise ValueError(f"no carrier service is allowed by the carrier rule for a "
                          f"{weight_lb:g} lb shipment")

@@ -94,8 +94,8 @@ def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
 
 class ShipmentTable:
     """The shipments table, a row added when a shipment is done with: a long run then keeps
-    ~180 bytes of typed columns per shipment instead of its object and lists (~800 bytes).
-    Rows wait as tuples in a small buffer and move into the columns a buffer at a time."""
+    22 typed numbers per shipment instead of its object, line lists and float objects. Rows
+    wait as tuples in a small buffer and move into the columns a buffer at a time."""
 
     __slots__ = ("_cols", "_rows")
     #: rows buffered before they move into the columns
