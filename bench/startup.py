@@ -4,9 +4,10 @@ of 0.3 s wall.
 
 Run with ``python bench/startup.py`` (``--runs N`` for more than 5 runs per command) on an
 otherwise idle machine: the best time is what start-up costs, the median how steady it is.
-Each command runs once untimed first (warm file cache). Whether Python may write bytecode
-caches (``PYTHONDONTWRITEBYTECODE``) matters: without them every run compiles the project's
-modules from source, about 0.04 s more; the header says which case was measured.
+Each command runs once untimed first (warm file cache). Whether the project's modules have
+bytecode matters: without it every run compiles them from source, about 0.04 s more. ``make
+install`` writes it (``compileall``), and Python writes it itself unless
+``PYTHONDONTWRITEBYTECODE`` is set; the header says which case was measured.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=TARGET,
                     help=f"seconds the best run should stay under (default {TARGET})")
     args = ap.parse_args()
-    caching = "off (compiled from source each run)" if os.environ.get(
-        "PYTHONDONTWRITEBYTECODE") else "on"
+    root = Path(__file__).resolve().parent.parent
+    if any((root / "sim" / "cli" / "__pycache__").glob("*.pyc")) or not os.environ.get(
+            "PYTHONDONTWRITEBYTECODE"):
+        caching = "on (the project's modules have bytecode)"
+    else:
+        caching = "off (the project's modules are compiled from source each run)"
     print(f"Python {sys.version.split()[0]}, {args.runs} runs each, bytecode caching {caching}, "
           f"load average {os.getloadavg()[0]:.1f}\n")
     w = max(map(len, COMMANDS))
