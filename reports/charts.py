@@ -21,7 +21,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator, StrMethodFormatter
 
 from reports import MAX_VIEWS
-from reports.view import RunView
+from reports.view import HOURS, RunView
 
 __all__ = [
     "ALL_CHARTS", "PALETTE", "RunView", "color_for", "cost_breakdown", "event_spans",
@@ -36,7 +36,6 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
 _LINESTYLES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "s", "^", "D")
 assert len(PALETTE) >= MAX_VIEWS
-HOURS = 24.0
 
 #: Total-cost components drawn (key in breakdowns["total_cost"], label, tint, hatch); purchase
 #: is left out of the bars (it is mostly the cost of the goods sold and would hide the rest)

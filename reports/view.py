@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RunView"]
+__all__ = ["HOURS", "RunView"]
 
-HOURS = 24.0
+HOURS = 24.0      # hours a day (the charts' time axes too)
 
 
 def _float_array(values: Any) -> np.ndarray:

@@ -644,16 +644,16 @@ class World:
         the parcel, its found units go back to available stock, and the lines of each of its
         shipments are sourced again elsewhere."""
         node = ship.node
-        p, draw = self.sc.nodes[node].record_accuracy, self._shelf[node].next
+        p, take = self.sc.nodes[node].record_accuracy, self._shelf[node].take
         if not ship.riders and ship.short is None:       # most parcels: one shipment
             self._inspected_lines[node] += len(ship.skus)
-            gone = [draw() > p for _ in ship.skus]
+            gone = [u > p for u in take(len(ship.skus))]
             if any(gone):
                 self._reject(ship, gone)
                 return False
             return True
         parcel = (ship, *ship.riders)
-        missing = [[draw() > p for _ in m.skus] for m in parcel]
+        missing = [[u > p for u in take(len(m.skus))] for m in parcel]
         self._inspected_lines[node] += sum(len(m.skus) for m in parcel)
         if not any(any(x) for x in missing) and not any(m.short and any(m.short)
                                                          for m in parcel):
