@@ -77,13 +77,18 @@ VENDOR_B = b"extends: omnichannel.yaml\nname: vendor_b\npolicies: {split: split/
 
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` (type it, then Enter)."""
+    from playwright.sync_api import expect
+
     box = page.locator("[data-testid='stSelectbox']:visible").filter(has_text=label).first
     box.wait_for(timeout=20_000)
     box.click()
     page.keyboard.type(option)
     page.get_by_role("option", name=option).first.wait_for(timeout=10_000)
     page.keyboard.press("Enter")
-    page.wait_for_timeout(1_500)          # the page reruns with the new choice
+    # The box holds the choice once the widget has taken it (a fixed pause alone raced a busy
+    # machine: a run started before the what-if was chosen); then the page reruns.
+    expect(box.get_by_role("combobox")).to_have_value(option, timeout=20_000)
+    page.wait_for_timeout(1_500)
 
 
 def _grow(page) -> None:
@@ -113,7 +118,7 @@ def test_compare_in_browser(streamlit_url, tmp_path):
     """Two uploaded vendor policy files side by side, a what-if on the second; the summary
     row, a chart tooltip on hover, the CSV export equal to the runs' kpis.json, the what-if's
     scenario YAML re-run by the CLI to the same kpis.json, and the drill-down to an order."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run `make browser-deps`"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -149,6 +154,8 @@ def test_compare_in_browser(streamlit_url, tmp_path):
             page.get_by_text("Key performance indicators").wait_for(timeout=60_000)
             table = page.locator("[data-testid='stTable'] table").first
             table.wait_for(timeout=20_000)
+            # The table of an earlier rerun can still be on the page: wait for this run's.
+            expect(table.locator("thead")).to_contain_text(label_b, timeout=60_000)
             header = table.locator("thead").inner_text()
             assert "vendor_a" in header and label_b in header
             body = table.locator("tbody").inner_text()
