@@ -22,8 +22,8 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
                    zone: int, weight_lb: float, ready_at: float, deadline: float
                    ) -> tuple[ServiceInfo, float, float]:
     """The service ``out`` selects, its rate and its scheduled delivery time."""
-    return _select(out, *service_options(out, services, net, node, zone, weight_lb, ready_at),
-                   deadline)
+    options, fastest = service_options(out, services, net, node, zone, weight_lb, ready_at)
+    return _select(out, options, fastest, deadline)
 
 
 Option = tuple[float, float, int, ServiceInfo]      # rate, delivery, service index, service
@@ -56,7 +56,7 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
 
 
 def _select(out: CarrierOutcome, options: list[Option], fastest: Option,
-            deadline: float) -> Option:
+            deadline: float) -> tuple[ServiceInfo, float, float]:
     """The option ``out``'s strategy picks (``options`` cheapest first; ``deadline`` on the
     same clock as their delivery times)."""
     if out.strategy == "cheapest_on_time":

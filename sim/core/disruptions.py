@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.core.events import Ev, EventLog
+from sim.core.events import Ev, EventSink
 from sim.core.network import Network
 from sim.core.rng import BlockSampler, stream
 from sim.scenario import (
@@ -78,7 +78,7 @@ class Disruptions:
         return frozenset(s.index for s in net.services if s.carrier == ev.carrier
                          and (ev.service is None or s.name == ev.service))
 
-    def start(self, env: simpy.Environment, log: EventLog,
+    def start(self, env: simpy.Environment, log: EventSink,
               on_node: Callable[[NodeChange, bool], None]) -> None:
         """Log every event's start and end, and call ``on_node(change, active)`` when a node
         event starts (True) and ends (False)."""

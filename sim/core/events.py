@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,14 +41,28 @@ class Ev(IntEnum):
     RETURNED = 20        # a customer return arrived at a node (value = units restocked)
 
 
-class EventLog:
+class EventSink:
+    """Where a run's state changes go: every log below is one, so the model calls ``add``
+    without knowing which ``--events`` mode it has."""
+
+    mode = "none"
+
+    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+            qty: int = 0, value: float = 0.0) -> None:
+        """Record one state change (the base records nothing)."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+class EventLog(EventSink):
     """Rows of ``(t, kind, order, node, sku, qty, value)``; -1 where a column does not apply."""
 
     __slots__ = ("rows",)
     mode = "full"
 
     def __init__(self):
-        self.rows: list[tuple] = []
+        self.rows: list[tuple[float, Ev, int, int, int, int, float]] = []
 
     def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
@@ -68,10 +83,7 @@ class EventLog:
 
     def to_arrow(self, node_names: list[str], sku_ids: list[str]) -> pa.Table:
         """Events in time order (ties keep log order) with readable names."""
-        if not self.rows:
-            cols = [[]] * 7
-        else:
-            cols = list(zip(*self.rows, strict=True))
+        cols: list[Any] = [[]] * 7 if not self.rows else list(zip(*self.rows, strict=True))
         t = np.asarray(cols[0], dtype=float)
         order = np.argsort(t, kind="stable")
         kind = np.asarray(cols[1], dtype=np.int64)[order]
@@ -82,14 +94,19 @@ class EventLog:
             "t_hours": t[order],
             "event": pa.array(names[kind]).dictionary_encode(),
             "order_id": np.asarray(cols[2], dtype=np.int64)[order],
-            "node": pa.array(np.where(node >= 0, np.array(node_names + [""])[node], None)),
-            "sku": pa.array(np.where(sku >= 0, np.array(sku_ids + [""])[sku], None)),
+            "node": pa.array(_named(node, node_names)),
+            "sku": pa.array(_named(sku, sku_ids)),
             "qty": np.asarray(cols[5], dtype=np.int64)[order],
             "value": np.asarray(cols[6], dtype=float)[order],
         })
 
 
-class SummaryLog:
+def _named(codes: np.ndarray, names: list[str]) -> Any:
+    """The name of each code, None where the code is -1 (the column does not apply)."""
+    return np.where(codes >= 0, np.array(names + [""])[codes], None)  # type: ignore[call-overload]
+
+
+class SummaryLog(EventSink):
     """An event log that keeps only, per kind, the count and the sums of ``qty`` and ``value``
     (constant memory, for very long runs: ``--events summary``)."""
 
@@ -130,23 +147,15 @@ class SummaryLog:
         })
 
 
-class NullLog:
+class NullLog(EventSink):
     """An event log that records nothing (``--events none``); no ``events.parquet``."""
 
     __slots__ = ()
-    mode = "none"
-
-    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
-            qty: int = 0, value: float = 0.0) -> None:
-        """Drop one state change."""
-
-    def __len__(self) -> int:
-        return 0
 
 
-def make_event_log(mode: str = "full") -> EventLog | SummaryLog | NullLog:
+def make_event_log(mode: str = "full") -> EventSink:
     """The event log of a run for ``--events mode`` (see ``EVENT_MODES``)."""
-    logs = {"full": EventLog, "summary": SummaryLog, "none": NullLog}
+    logs: dict[str, type[EventSink]] = {"full": EventLog, "summary": SummaryLog, "none": NullLog}
     if mode not in logs:
         raise ValueError(f"--events: unknown mode '{mode}' (choose: {', '.join(EVENT_MODES)})")
     return logs[mode]()

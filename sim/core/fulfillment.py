@@ -12,12 +12,13 @@ import heapq
 import itertools
 import operator
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import simpy
 
-from sim.core.events import Ev, EventLog
+from rules.schema import CarrierOutcome
+from sim.core.events import Ev, EventSink
 from sim.core.network import ShiftCalendar
 from sim.core.records import HOURS
 from sim.core.rng import BlockSampler
@@ -54,11 +55,11 @@ class Shipment:
         self.bumped = 0         # pickups missed because the carrier's pickup was full
         self.rejected = False   # the node rejected it at pick (its lines were re-sourced)
         self.short: list[int] | None = None     # per line, units oversold on stale stock
-        self.carrier_out = None     # the carrier outcome that chose the service
+        self.carrier_out: CarrierOutcome | None = None     # the outcome that chose the service
         self.switched = False       # moved to another service because the pickup was full
         # Consolidation: a rider travels in its host's parcel (same customer and address).
         self.host = -1              # id of the parcel's host shipment (-1: its own parcel)
-        self.riders: tuple | list = ()      # shipments riding in this parcel
+        self.riders: Sequence[Shipment] = ()      # shipments riding in this parcel
         self.pick_units = units     # units picked for the parcel (host + riders)
         self.parcel_weight = weight
         self.eta = 0.0              # scheduled delivery when the service was chosen
@@ -144,7 +145,7 @@ class Station:
     shift), which keeps the hot path to the events that carry time."""
 
     def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
-                 rng, log: EventLog, on_packed: Callable[[Shipment], None],
+                 rng, log: EventSink, on_packed: Callable[[Shipment], None],
                  on_pick: Callable[[Shipment], bool] | None = None):
         self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
         self.log, self.on_packed = log, on_packed

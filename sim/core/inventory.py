@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from rules.schema import ReorderOutcome
-from sim.core.events import Ev, EventLog
+from sim.core.events import Ev, EventSink
 from sim.core.network import Network
 from sim.core.rng import BlockSampler, stream
 
@@ -87,11 +87,24 @@ class _Forecast:
         return 1.25 * self.mad
 
 
+class _Receipt:
+    """A timeout callback that receives ``qty`` of SKU ``s`` at ``node`` (pre-order stock
+    arriving at its launch)."""
+
+    __slots__ = ("stock", "node", "s", "qty")
+
+    def __init__(self, stock: Stock, node: int, s: int, qty: int) -> None:
+        self.stock, self.node, self.s, self.qty = stock, node, s, qty
+
+    def __call__(self, _ev: object) -> None:
+        self.stock._receive(self.node, self.s, self.qty)
+
+
 class Stock:
     """Stock levels, replenishment and exact time integrals of one run (lists of lists: fast
     scalar updates on the hot path)."""
 
-    def __init__(self, env: simpy.Environment, net: Network, log: EventLog, horizon: float,
+    def __init__(self, env: simpy.Environment, net: Network, log: EventSink, horizon: float,
                  warmup: float, on_receipt: Callable[[int, int], None]):
         sc = net.scenario
         self.env, self.log, self.horizon, self.warmup = env, log, horizon, warmup
@@ -121,13 +134,14 @@ class Stock:
         self.Q_level = [[0] * n_skus for _ in range(n_nodes)]
         self.reviews: dict[float, list[tuple[int, int]]] = defaultdict(list)
         self._forecasts: dict[tuple[int, int], _Forecast] = {}
-        self._forecast_cover: dict[tuple[int, int], float] = {}
+        self._forecast_cover: dict[tuple[int, int], tuple[float, float]] = {}
         self._demand_today = [[0] * n_skus for _ in range(n_nodes)]
         # Lanes: each node's supplier (lead time, costs, lot sizes) and source node (or -1).
         names = {n.name: i for i, n in enumerate(sc.nodes)}
         suppliers = {s.name: s for s in sc.suppliers}
         self.lane = [suppliers[n.supplier] for n in sc.nodes]
-        self.source = [names.get(n.replenished_from, -1) for n in sc.nodes]
+        self.source = [-1 if n.replenished_from is None else names[n.replenished_from]
+                       for n in sc.nodes]
         self.lead_mean = [s.lead_time_days.mean for s in self.lane]
         self._lead = {s.name: BlockSampler(s.lead_time_days, stream(sc.seed, f"supply/{s.name}"))
                       for s in sc.suppliers}
@@ -200,8 +214,7 @@ class Stock:
                 self.opening[n, s] -= q
                 row[s] = self.atp[n][s] = 0
                 self.on_order[n][s] += q
-                self.env.timeout(t).callbacks.append(
-                    lambda _ev, n=n, s=s, q=q: self._receive(n, s, q))
+                self.env.timeout(t).callbacks.append(_Receipt(self, n, s, q))
 
     def start(self) -> None:
         """Initial replenishment check, periodic reviews, forecasts, window and snapshots."""

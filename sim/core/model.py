@@ -16,9 +16,11 @@ is generated before the clock starts (``sim.core.demand``). ``run()`` returns a 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.disruptions import Disruptions, NodeChange
 from sim.core.emissions import shipment_co2_kg
 from sim.core.errors import SimulationError
-from sim.core.events import Ev, EventLog, NullLog, SummaryLog, make_event_log
+from sim.core.events import Ev, EventSink, make_event_log
 from sim.core.fulfillment import Shipment, ShipmentTable, Station
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
 from sim.core.network import Network, build_network, next_pickup
@@ -116,7 +118,7 @@ class RunResult:
     rulesets: dict[str, str]
     orders: dict[str, np.ndarray]
     shipments: dict[str, np.ndarray]
-    events: EventLog | SummaryLog | NullLog     # per ``World(events=...)``: full, summary, none
+    events: EventSink    # per ``World(events=...)``: full, summary, none
     trace: Trace                 # a sequence of ``TraceRow``
     inventory: dict[str, np.ndarray]
     nodes: dict[str, np.ndarray]
@@ -137,9 +139,38 @@ class RunResult:
     returns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+#: Every attribute of a World: a finished World lets go of them all (``World.run``). Compiled,
+#: a World has no ``__dict__``, so this list, and ``World.__deletable__`` the same, name them
+#: (tests/unit/test_run_memory.py checks both against what ``World`` assigns).
+_RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
+              "demand", "env", "log", "horizon", "weekday0", "catalog", "book", "decisions",
+              "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
+              "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
+              "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch", "_preorder_release",
+              "_inspected_lines", "_missing_lines", "_rejections", "_outage_reroutes", "_desk",
+              "_returns", "_delay", "_live", "_shipments", "_next_shipment", "_holds",
+              "_sourcing_plans", "_split_penalty", "_dates", "_waiting", "_charges", "_rank0",
+              "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
+              "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours",
+              "_parcels", "_held", "_holds_orders")
+
+
 class World:
     """The SimPy model of one scenario under one engine's rules: built whole by ``__init__``,
     simulated once by ``run()``."""
+
+    __deletable__ = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
+                     "demand", "env", "log", "horizon", "weekday0", "catalog", "book", "decisions",
+                     "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
+                     "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
+                     "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch",
+                     "_preorder_release", "_inspected_lines", "_missing_lines", "_rejections",
+                     "_outage_reroutes", "_desk", "_returns", "_delay", "_live", "_shipments",
+                     "_next_shipment", "_holds", "_sourcing_plans", "_split_penalty", "_dates",
+                     "_waiting", "_charges", "_rank0", "_nearest", "_closed", "disruptions",
+                     "_n_down", "_carrier_events", "_drained", "_pickup_loads", "_batch",
+                     "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels", "_held",
+                     "_holds_orders")
 
     def __init__(self, scenario: Scenario, engine: Engine, demand: Demand | None = None,
                  events: str = "full"):
@@ -169,7 +200,8 @@ class World:
                            scenario.warmup_days * HOURS, self._release_backorders)
         # Pre-orders: launch hour per pre-order SKU (0 for others); stock arrives at launch.
         self._launch_h = [max(0.0, (sku.launch_date - scenario.start_date).days * HOURS)
-                          if sku.preorder else 0.0 for sku in scenario.skus]
+                          if sku.preorder and sku.launch_date is not None else 0.0
+                          for sku in scenario.skus]
         self.stock.hold_until_launch(self._launch_h)
         self._has_preorders = any(self._launch_h)
         # What the DOM sees of stock: the real ATP, or a copy synced periodically.
@@ -250,7 +282,9 @@ class World:
         self._order_by = [keys[k] for k in bro.order_by]
         # Consolidation: per (customer, address) the latest parcel still waiting to be picked,
         # and orders held for a companion (repeat-customer channels that ship parcels only).
-        self._consol = bro.consolidation
+        self._consol = consol = bro.consolidation
+        self._window_hours = consol.window_hours if consol is not None else 0.0
+        self._hold_hours = consol.hold_hours if consol is not None else 0.0
         self._parcels: dict[tuple[int, int], Shipment] = {}
         self._held: dict[tuple[int, int], list[int]] = {}
         self._holds_orders = [bool(self._consol and self._consol.hold_hours and ch.customers
@@ -282,7 +316,8 @@ class World:
         finally:
             if collecting:
                 gc.enable()
-            self.__dict__.clear()
+            for name in _RUN_STATE:
+                delattr(self, name)
 
     def _plan_replenishment(self) -> None:
         """Decide the replenishment policy of every stocked node×SKU once, from forecast
@@ -308,7 +343,7 @@ class World:
         bro, env = self.sc.brokering, self.env
         if self._batch is not None:       # most urgent first (``Brokering.order_by``)
             env.process(self._every(bro.interval_minutes, self._decide_batch))
-        if self._stale:
+        if bro.atp_sync_minutes is not None:      # self._stale
             env.process(self._every(bro.atp_sync_minutes, self._sync_atp))
         if bro.reprioritise_minutes and self.decisions.has_priority:
             env.process(self._every(bro.reprioritise_minutes, self._reprioritise))
@@ -424,7 +459,7 @@ class World:
             group = self._held.get(key)
             if group is None:            # the customer's first order starts the hold
                 self._held[key] = [i]
-                self._later(self._consol.hold_hours, lambda: self._release_held(key))
+                self._later(self._hold_hours, lambda: self._release_held(key))
             else:
                 group.append(i)
             return
@@ -479,11 +514,11 @@ class World:
     def _reprioritise(self) -> None:
         """Re-decide the pick priority of every queued shipment (age-based rules see now)."""
         nodes, decide = self.sc.nodes, self.decisions.reprioritised
-        for n, station in enumerate(self.stations):
-            station.reprioritise(lambda s, node=nodes[n]: decide(s, node))
+        for node, station in zip(nodes, self.stations, strict=True):
+            station.reprioritise(functools.partial(_swapped, decide, node))
 
     def _decide_batch(self) -> None:
-        batch, self._batch = self._batch, []
+        batch, self._batch = self._batch or [], []
         for i in sorted(batch, key=self._batch_key):
             self._broker(i)
 
@@ -598,7 +633,7 @@ class World:
         t = book.t[i]
         first, last = min(host.span[0], t), max(host.span[1], t)
         n = host.node
-        if last - first > self._consol.window_hours or host.eta > book.deadline[i] or \
+        if last - first > self._window_hours or host.eta > book.deadline[i] or \
                 n in self._excluded.get(i, ()) or self.stations[n].down:
             return False
         hold = self._hold(strat)[n]
@@ -621,9 +656,7 @@ class World:
         rider.handling = spec.handling.per_unit * rider.units
         rider.zone, rider.distance, rider.service = host.zone, host.distance, host.service
         rider.carrier_rule, rider.host, rider.saved = "consolidated", host.id, saved
-        if not host.riders:
-            host.riders = []
-        host.riders.append(rider)
+        host.riders = [*host.riders, rider]
         host.span = (first, last)
         host.pick_units += rider.units
         host.parcel_weight += weight
@@ -767,7 +800,7 @@ class World:
             if terms is not None:        # shipped to the pickup store: ready when it arrives
                 store = self._pickup_store[self.book.region[ship.order]]
                 self.env.timeout(ship.delivered - now).callbacks.append(
-                    lambda _ev, ship=ship, store=store: self._await_customer(ship, store))
+                    functools.partial(self._await_at_store, ship, store))
         self._dispatched(ship)
         for r in ship.riders:
             self._unstock(r)
@@ -813,6 +846,10 @@ class World:
             if k:
                 self.stock.restock(ret.node, s, k)
             self.log.add(self.env.now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
+
+    def _await_at_store(self, ship: Shipment, store: int, _arrived: simpy.Event) -> None:
+        """``_await_customer``, called back when the parcel arrives at the pickup store."""
+        self._await_customer(ship, store)
 
     def _await_customer(self, ship: Shipment, store: int) -> None:
         """A pickup order ready at ``store``: the customer collects it after a delay, or never
@@ -896,6 +933,7 @@ class World:
         """(service, rate, pickup time) of the cheapest other allowed service whose pickup has
         room and still meets the promise, else the fastest with room; None if none has."""
         out, loads, options = ship.carrier_out, self._pickup_loads, []
+        assert out is not None, "only a shipment whose carrier rule allows overflow switches"
         for s in self.net.services:
             if s.index == ship.service or not s.takes(ship.parcel_weight) or \
                     (out.carriers is not None and s.carrier not in out.carriers) or \
@@ -1034,3 +1072,8 @@ class World:
                 still.append(i)
         if still:
             self._waiting[s] = still + self._waiting.get(s, [])
+
+
+def _swapped(decide: Callable[[Shipment, Any], int], node: Any, ship: Shipment) -> int:
+    """``decide(ship, node)``: a station's priority callback with the node bound first."""
+    return decide(ship, node)

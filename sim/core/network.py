@@ -222,7 +222,7 @@ class Network:
 
 
 def _services(scenario: Scenario) -> list[ServiceInfo]:
-    out = []
+    out: list[ServiceInfo] = []
     for c in scenario.carriers:
         for s in c.services:
             out.append(ServiceInfo(len(out), c.name, s.name, s,
@@ -278,9 +278,12 @@ def _feed_order(scenario: Scenario) -> list[tuple[int, int]]:
         src = scenario.nodes[i].replenished_from
         return 0 if src is None else 1 + depth(index[src])
 
-    fed = [i for i, n in enumerate(scenario.nodes) if n.replenished_from is not None]
-    fed.sort(key=depth, reverse=True)
-    return [(i, index[scenario.nodes[i].replenished_from]) for i in fed]
+    fed: list[tuple[int, str]] = []
+    for i, n in enumerate(scenario.nodes):
+        if n.replenished_from is not None:
+            fed.append((i, n.replenished_from))
+    fed.sort(key=lambda f: depth(f[0]), reverse=True)
+    return [(i, index[src]) for i, src in fed]
 
 
 def build_network(scenario: Scenario) -> Network:

@@ -125,7 +125,7 @@ class Trace:
         return (self._t, np.array(self._order, dtype=np.int64),
                 np.array(self._code, dtype=np.int64))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]   # equal by content, so not hashable
 
 
 class Catalog:

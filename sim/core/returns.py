@@ -16,6 +16,7 @@ import numpy as np
 from sim.core.network import Network
 from sim.core.rng import BlockSampler, stream
 from sim.scenario import Scenario
+from sim.scenario.models import Returns
 
 __all__ = ["Return", "ReturnDesk", "RETURN_COLUMNS", "return_columns"]
 
@@ -42,8 +43,10 @@ class ReturnDesk:
 
     def __init__(self, scenario: Scenario, net: Network):
         spec = scenario.returns
-        self.spec = spec
-        factor = [spec.class_factor.get(c, 1.0) for c in net.sku_class]
+        assert spec is not None, "a ReturnDesk needs the scenario's returns"
+        self.spec: Returns = spec
+        by_class: dict[str, float] = {str(c): f for c, f in spec.class_factor.items()}
+        factor = [by_class.get(c, 1.0) for c in net.sku_class]
         self._rate = [[min(1.0, spec.rate_by_channel.get(ch.name, spec.rate) * f)
                        for f in factor] for ch in scenario.channels]
         self._rng = [stream(scenario.seed, f"returns/{ch.name}") for ch in scenario.channels]
@@ -57,7 +60,7 @@ class ReturnDesk:
         by_kind = [[n for n in range(len(nodes)) if nodes[n].kind == kind and not nodes[n].closed
                     and not nodes[n].stock.unlimited] for kind in spec.to]
         candidates = next((c for c in by_kind if c), [])
-        self._dest = [sorted(candidates, key=lambda n, r=r: (net.distance[n, r], n))
+        self._dest = [_nearest(candidates, net.distance[:, r])
                       for r in range(len(scenario.regions))]
 
     def on_delivery(self, order: int, channel: int, region: int, delivered: float,
@@ -81,6 +84,11 @@ class ReturnDesk:
         due = delivered + 24.0 * max(0.0, self._delay[channel].next())
         cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(r_qtys)
         return Return(order, due, node, r_skus, r_qtys, restock, cost)
+
+
+def _nearest(nodes: list[int], distance: np.ndarray) -> list[int]:
+    """``nodes`` nearest first by ``distance`` (indexed by node), ties by node index."""
+    return sorted(nodes, key=lambda n: (distance[n], n))
 
 
 def return_columns(returns: list[Return]) -> dict[str, np.ndarray]:

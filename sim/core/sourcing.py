@@ -137,7 +137,7 @@ class Coverage(NamedTuple):
 
 
 def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list[int]],
-             hold: list[int], groups: list[int] | None = None) -> Coverage:
+             hold: list[int], groups: list[str] | None = None) -> Coverage:
     """Single-node and greedy multi-node coverage of an order's lines from usable stock.
 
     ``hold[n]`` units of every SKU at node n are held back (store protection, safety stock).
