@@ -7,3 +7,9 @@ demand (``demand``), per-order state and trace rows (``records``), rule decision
 conservation checks every run must pass (``invariants``). ``errors`` (the model's error type)
 and ``rule_checks`` (rule sets against a scenario) import no SimPy or NumPy, for the CLI.
 """
+
+from sim.core import native as _native
+
+#: ``compiled`` when the mypyc-compiled modules are current and in use, else ``pure``/``stale``
+#: (``sim.core.native``); results are the same either way, only speed differs.
+CORE_BUILD = _native.select()

@@ -13,6 +13,7 @@ import itertools
 import operator
 from array import array
 from collections.abc import Callable, Sequence
+from typing import Final
 
 import numpy as np
 import simpy
@@ -100,7 +101,7 @@ class ShipmentTable:
 
     __slots__ = ("_cols", "_rows")
     #: rows buffered before they move into the columns
-    BUFFER = 1 << 14
+    BUFFER: Final = 1 << 14
 
     def __init__(self):
         self._cols = {c: array(_STORAGE[c]) if _STORAGE[c] else [] for c in SHIPMENT_COLUMNS}

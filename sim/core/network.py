@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -235,7 +236,7 @@ def _carried(scenario: Scenario) -> np.ndarray:
     pop = np.array([s.popularity for s in scenario.skus])
     rank = np.argsort(-pop, kind="stable")
     index = {s.id: i for i, s in enumerate(scenario.skus)}
-    carried = np.zeros((len(scenario.nodes), len(scenario.skus)), dtype=bool)
+    carried: Any = np.zeros((len(scenario.nodes), len(scenario.skus)), dtype=bool)
     for n, node in enumerate(scenario.nodes):
         top = node.stock.assortment_top_n
         if top is None or node.stock.unlimited:
@@ -312,7 +313,7 @@ def build_network(scenario: Scenario) -> Network:
             opening[n, index[sku]] = q
     pop = np.array([s.popularity for s in scenario.skus])
     cum = np.cumsum(np.sort(pop)[::-1]) / pop.sum()
-    rank = np.empty(len(pop), dtype=int)
+    rank: Any = np.empty(len(pop), dtype=int)
     rank[np.argsort(-pop, kind="stable")] = np.arange(len(pop))
     sku_class = ["A" if cum[r] <= 0.8 else "B" if cum[r] <= 0.95 else "C" for r in rank]
     calendars = [ShiftCalendar(n.shifts, scenario.start_date.weekday()) for n in scenario.nodes]

@@ -8,6 +8,7 @@ deterministic: ties break by node index.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import NamedTuple, Protocol
 
 from rules.schema import SourcingStrategy, SplitOutcome
@@ -137,7 +138,7 @@ class Coverage(NamedTuple):
 
 
 def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list[int]],
-             hold: list[int], groups: list[str] | None = None) -> Coverage:
+             hold: list[int], groups: Sequence[Hashable] | None = None) -> Coverage:
     """Single-node and greedy multi-node coverage of an order's lines from usable stock.
 
     ``hold[n]`` units of every SKU at node n are held back (store protection, safety stock).

