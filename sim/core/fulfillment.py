@@ -179,7 +179,7 @@ class Station:
 
     def submit(self, shipment: Shipment) -> None:
         """Queue a reserved shipment for picking."""
-        day = int(self.env.now // HOURS)
+        day = int(self.env._now // HOURS)
         self._assigned[day] = self._assigned.get(day, 0) + 1
         self.in_queue += 1
         if self._idle > 0 and not self._heap:       # an idle picker takes it straight away
@@ -239,7 +239,7 @@ class Station:
 
     def _start(self, s: Shipment) -> None:
         """A picker takes ``s``: now, or when the shift starts."""
-        wait = self.calendar.wait(self.env.now)
+        wait = self.calendar.wait(self.env._now)
         if wait > 0:
             self.env.timeout(wait).callbacks.append(lambda _ev: self._pick(s))
         else:
@@ -255,7 +255,7 @@ class Station:
             self.in_queue -= 1              # rejected at the shelf: the picker is free again
             self._free()
             return
-        s.pick_start = now = env.now
+        s.pick_start = now = env._now
         self.log.add(now, _PICK_START, s.order, self.index, -1, s.units)
         duration = (self._per_order_h + self._per_unit_h * s.pick_units) * self._noise.next()
         env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))

@@ -267,7 +267,7 @@ class Stock:
     def reserve(self, node: int, sku: int, qty: int) -> None:
         """Promise ``qty`` units to a shipment (ATP falls; on hand stays until packed); a
         demand event, so the node's policy reviews."""
-        now = self.env.now
+        now = self.env._now
         self._touch(node, sku, now)
         self.atp[node][sku] -= qty
         self.reserved[node][sku] += qty
@@ -276,7 +276,7 @@ class Stock:
 
     def ship(self, node: int, sku: int, qty: int) -> None:
         """Reserved units leave the node."""
-        self._issue(node, sku, qty, self.shipped, self.env.now)
+        self._issue(node, sku, qty, self.shipped, self.env._now)
 
     def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]], now: float) -> None:
         """Reserved units leave on hand, counted in ``tally`` (shipped or written off)."""
@@ -293,7 +293,7 @@ class Stock:
         self._demand_today[node][sku] += qty
         atp = self.atp[node]
         if atp[sku] >= qty:
-            now = self.env.now
+            now = self.env._now
             self._touch(node, sku, now)
             self.on_hand[node][sku] -= qty
             atp[sku] -= qty
@@ -313,25 +313,25 @@ class Stock:
 
     def restock(self, node: int, sku: int, qty: int) -> None:
         """Units come back on the shelf: an uncollected pickup order, or a customer return."""
-        self._touch(node, sku, self.env.now)
+        self._touch(node, sku, self.env._now)
         self.on_hand[node][sku] += qty
         self.atp[node][sku] += qty
         self.restocked[node][sku] += qty
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
-        self._issue(node, sku, qty, self.written_off, self.env.now)
+        self._issue(node, sku, qty, self.written_off, self.env._now)
 
     def unreserve(self, node: int, sku: int, qty: int) -> None:
         """A rejected shipment's found units go back to available stock."""
-        self._touch(node, sku, self.env.now)
+        self._touch(node, sku, self.env._now)
         self.atp[node][sku] += qty
         self.reserved[node][sku] -= qty
 
     def charge_backorder(self, node: int, sku: int, qty: int) -> None:
         """A customer demand the network could not fill now waits, counted against ``node``:
         its position falls and its policy reviews; the current cycle had a shortage."""
-        now = self.env.now
+        now = self.env._now
         self._touch(node, sku, now)
         self.backorders[node][sku] += qty
         self._demand_today[node][sku] += qty
@@ -340,7 +340,7 @@ class Stock:
 
     def release_backorder(self, node: int, sku: int, qty: int) -> None:
         """A waiting demand left ``node``'s position (filled, or cancelled)."""
-        self._touch(node, sku, self.env.now)
+        self._touch(node, sku, self.env._now)
         self.backorders[node][sku] -= qty
 
     def mark_shortage(self, node: int, sku: int) -> None:
@@ -354,7 +354,7 @@ class Stock:
         code = self.policy[node][s]
         if code != _CONTINUOUS and code != _RQ:
             return
-        if (self.env.now if now is None else now) >= self.horizon:
+        if (self.env._now if now is None else now) >= self.horizon:
             return
         position = (self.atp[node][s] + self.on_order[node][s] - self.backorders[node][s]
                     - self.owed[node][s])                   # ``position``, inlined (hot path)
@@ -380,7 +380,7 @@ class Stock:
                 if position <= self.s_level[node][s]:
                     self._place_order(node, s, self.S_level[node][s] - position)
             yield self.env.timeout(days * HOURS)
-            if self.env.now >= self.horizon:
+            if self.env._now >= self.horizon:
                 return
 
     def _observe_days(self):
@@ -392,7 +392,7 @@ class Stock:
                 f.observe(demand[n][s])
             for row in demand:
                 row[:] = [0] * len(row)
-            if self.env.now >= self.horizon:
+            if self.env._now >= self.horizon:
                 return
 
     def _place_order(self, node: int, s: int, need: int, now: float | None = None) -> None:
@@ -401,7 +401,7 @@ class Stock:
         if self.unlimited[node]:
             return
         if now is None:
-            now = self.env.now
+            now = self.env._now
         lane = self.lane[node]
         qty = lane.lot(need)
         src = self.source[node]
@@ -452,7 +452,7 @@ class Stock:
         self._deliver(dest, s, qty, 0.0)
 
     def _receive(self, node: int, s: int, qty: int) -> None:
-        now = self.env.now
+        now = self.env._now
         self._touch(node, s, now)
         self.on_hand[node][s] += qty
         self.atp[node][s] += qty
@@ -486,7 +486,7 @@ class Stock:
 
     def _read_areas(self) -> np.ndarray:
         """Every integral closed at now: array [level, node, sku] of level × hours."""
-        now = self.env.now
+        now = self.env._now
         for n, row in enumerate(self._last):
             for s in range(len(row)):
                 self._touch(n, s, now)

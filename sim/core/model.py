@@ -72,7 +72,7 @@ class _OrderView:
         hit = self._costs.get((n, weight_lb))
         if hit is None:
             w, book, i = self.w, self.book, self.i
-            now = w.env.now
+            now = w.env._now
             ready = now + w.stations[n].ready_delay(now, book.units[i])
             hit = w.picker.pick(CHEAPEST_ON_TIME, n, w._zone[n][self.region], weight_lb,
                                 ready, book.deadline[i])
@@ -91,7 +91,7 @@ class _OrderView:
         return st.in_queue / st.spec.capacity.pickers
 
     def assigned_today(self, n: int) -> int:
-        return self.w.stations[n].assigned_on(int(self.w.env.now // HOURS))
+        return self.w.stations[n].assigned_on(int(self.w.env._now // HOURS))
 
     def days_of_supply(self, n: int) -> float:
         atp, daily = self.w.atp[n], self.w.net.daily_demand[n]
@@ -398,7 +398,7 @@ class World:
                          self._shipment_columns(),
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
-                         self.env.now, outcomes=d.outcomes(), walk_ins=walk_ins,
+                         self.env._now, outcomes=d.outcomes(), walk_ins=walk_ins,
                          rejections=rejections, pickups=pickups, preorders=preorders,
                          returns=return_columns(self._returns))
 
@@ -427,8 +427,8 @@ class World:
     def _arrivals(self):
         env = self.env
         for i, t in enumerate(self.book.t):
-            if t > env.now:
-                yield env.timeout(t - env.now)
+            if t > env._now:
+                yield env.timeout(t - env._now)
             self._arrive(i)
 
     def _walk_in_sales(self):
@@ -437,23 +437,23 @@ class World:
         outcome = self._walk_in_outcome
         for k, (t, n, s, q) in enumerate(zip(w.t.tolist(), w.node.tolist(), w.sku.tolist(),
                                              w.qty.tolist(), strict=True)):
-            if t > env.now:
-                yield env.timeout(t - env.now)
+            if t > env._now:
+                yield env.timeout(t - env._now)
             if self.stations[n].down:    # the store is closed: the shopper leaves
                 stock.turn_away(n, s, q)
                 outcome[k] = LOST
-                log.add(env.now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
+                log.add(env._now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
                 continue
             res = outcome[k] = stock.sell_walk_in(n, s, q)
             if res == SOLD:
-                log.add(env.now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
+                log.add(env._now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
             else:
-                log.add(env.now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q,
+                log.add(env._now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q,
                         value=float(res == LOST_TO_ONLINE))
 
     def _arrive(self, i: int) -> None:
         book = self.book
-        self.log.add(self.env.now, _ORDER_CREATED, i, -1, -1, book.units[i], book.value[i])
+        self.log.add(self.env._now, _ORDER_CREATED, i, -1, -1, book.units[i], book.value[i])
         if self._holds_orders[book.channel[i]]:
             key = (book.customer[i], book.address[i])
             group = self._held.get(key)
@@ -475,7 +475,7 @@ class World:
     def _release_held(self, key: tuple[int, int]) -> None:
         """A consolidation hold ends: the customer's orders held together go to brokering, in
         arrival order (later ones can then join the first one's parcel)."""
-        book, now = self.book, self.env.now
+        book, now = self.book, self.env._now
         for i in self._held.pop(key, ()):
             book.held_h[i] = now - book.t[i]
             self._enqueue(i)
@@ -483,7 +483,7 @@ class World:
     def _broker(self, i: int) -> None:
         """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable
         (a pre-order of a SKU not launched yet waits for its launch)."""
-        book, now = self.book, self.env.now
+        book, now = self.book, self.env._now
         book.decided_at[i] = now
         launch = (max(self._launch_h[s] for s in book.lines(i)[0]) if self._has_preorders
                   else 0.0)
@@ -502,7 +502,7 @@ class World:
         """A process running ``action()`` every ``minutes`` until the horizon (batch brokering,
         ATP syncs, re-prioritising)."""
         interval = minutes / 60.0
-        while self.env.now < self.horizon:
+        while self.env._now < self.horizon:
             yield self.env.timeout(interval)
             action()
 
@@ -538,7 +538,7 @@ class World:
         excluded = self._excluded.get(i)
         view = _OrderView(self, i, skus, qtys)
         groups = self.catalog.groups(skus)
-        today = self._dates[int(self.env.now // HOURS)] if dated else None
+        today = self._dates[int(self.env._now // HOURS)] if dated else None
         bypass = dated and today in primary.capacity_bypass_dates
         book.sourcing_rule[i] = src.winner
         host = primary.consolidate and self._consol is not None and not retry
@@ -606,7 +606,7 @@ class World:
 
     def _start_fulfilment(self, i: int, shipments: int, retry: bool) -> None:
         """Book-keeping of an order leaving the waiting states with ``shipments`` parcels."""
-        book, now = self.book, self.env.now
+        book, now = self.book, self.env._now
         if self._preorder_launch:
             launch = self._preorder_launch.pop(i, None)
             if launch is not None:
@@ -702,7 +702,7 @@ class World:
         node, i = ship.node, ship.order
         short = ship.short or [0] * len(missing)
         self._missing_lines[node] += sum(missing)
-        now, stock, book = self.env.now, self.stock, self.book
+        now, stock, book = self.env._now, self.stock, self.book
         for s, q, gone, lack in zip(ship.skus, ship.qtys, missing, short, strict=True):
             if q > lack:                 # the units actually reserved (all but the oversold)
                 (stock.write_off if gone else stock.unreserve)(node, s, q - lack)
@@ -726,7 +726,7 @@ class World:
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int],
                  facts: dict) -> Shipment:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""
-        now = self.env.now
+        now = self.env._now
         ship = self._new_shipment(i, node, skus, qtys)
         units, weight = ship.units, ship.weight
         region = self.book.region[i]
@@ -758,7 +758,7 @@ class World:
     def _new_shipment(self, i: int, node: int, skus: list[int], qtys: list[int]) -> Shipment:
         """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
         visibility only what the shelf has; the rest is marked short)."""
-        now, stock, log, stale = self.env.now, self.stock, self.log, self._stale
+        now, stock, log, stale = self.env._now, self.stock, self.log, self._stale
         ship = Shipment(self._next_shipment, i, node, skus, qtys, sum(qtys),
                         self.catalog.weight_of(skus, qtys), now)
         self._next_shipment += 1
@@ -783,7 +783,7 @@ class World:
     def _packed(self, ship: Shipment) -> None:
         """Units leave stock; the carrier collects at the next pickup and delivers (a pickup
         order is delivered when it is ready at the store). Riders travel with their host."""
-        now = self.env.now
+        now = self.env._now
         self._unstock(ship)
         ship.packed = now
         terms = self._pickup_terms[self.book.channel[ship.order]]
@@ -831,7 +831,7 @@ class World:
                                          ship.skus, ship.qtys)
             if ret is not None:
                 self._returns.append(ret)
-                self._later(ret.due - self.env.now, lambda: self._returned(ret))
+                self._later(ret.due - self.env._now, lambda: self._returned(ret))
         if self._consol is not None and ship.host < 0:   # no longer a parcel to join
             key = (book.customer[i], book.address[i])
             if self._parcels.get(key) is ship:
@@ -845,7 +845,7 @@ class World:
         for s, q, k in zip(ret.skus, ret.qtys, ret.restock, strict=True):
             if k:
                 self.stock.restock(ret.node, s, k)
-            self.log.add(self.env.now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
+            self.log.add(self.env._now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
 
     def _await_at_store(self, ship: Shipment, store: int, _arrived: simpy.Event) -> None:
         """``_await_customer``, called back when the parcel arrives at the pickup store."""
@@ -854,7 +854,7 @@ class World:
     def _await_customer(self, ship: Shipment, store: int) -> None:
         """A pickup order ready at ``store``: the customer collects it after a delay, or never
         comes and after the hold its units go on that store's shelf."""
-        i, now = ship.order, self.env.now
+        i, now = ship.order, self.env._now
         terms = self._pickup_terms[self.book.channel[i]]
         delay, no_show = self._pickup_draws[self.book.channel[i]]
         wait, gone = max(0.0, delay.next()), no_show.next() < terms.no_show_rate
@@ -862,7 +862,7 @@ class World:
             def restock(_ev, ship=ship):
                 for s, q in zip(ship.skus, ship.qtys, strict=True):
                     self.stock.restock(store, s, q)
-                    self.log.add(self.env.now, Ev.RESTOCKED, i, store, s, q)
+                    self.log.add(self.env._now, Ev.RESTOCKED, i, store, s, q)
             self.env.timeout(terms.hold_days * HOURS).callbacks.append(restock)
             self._pickups.append((i, now, math.nan, 1))
         else:
@@ -975,7 +975,7 @@ class World:
             self._backorder(i)
 
     def _retry(self, i: int, sourcing: SourcingOutcome, attempt: int) -> None:
-        if self.book.status[i] != _BACKORDERED or self.env.now >= self.horizon:
+        if self.book.status[i] != _BACKORDERED or self.env._now >= self.horizon:
             return
         ok, _ = self._decide(i, retry=True)
         if ok:
@@ -989,8 +989,8 @@ class World:
         book = self.book
         if math.isnan(book.backordered_at[i]):
             book.status[i] = _BACKORDERED
-            book.backordered_at[i] = self.env.now
-            self.log.add(self.env.now, Ev.BACKORDERED, i)
+            book.backordered_at[i] = self.env._now
+            self.log.add(self.env._now, Ev.BACKORDERED, i)
             charges = self._charges[i] = self._charge_nodes(i)
             for n, s, q in charges:
                 self.stock.charge_backorder(n, s, q)
@@ -1041,7 +1041,7 @@ class World:
             self._waiting[s].append(i)
 
     def _reroute(self, i: int) -> None:
-        if self.book.status[i] == _BACKORDERED and self.env.now < self.horizon:
+        if self.book.status[i] == _BACKORDERED and self.env._now < self.horizon:
             self._decide(i, retry=True)
 
     def _cancel_if_waiting(self, i: int) -> None:
@@ -1051,7 +1051,7 @@ class World:
     def _cancel(self, i: int) -> None:
         self._uncharge(i)
         self.book.status[i] = _CANCELLED
-        self.log.add(self.env.now, Ev.CANCELLED, i)
+        self.log.add(self.env._now, Ev.CANCELLED, i)
 
     def _later(self, hours: float, action) -> None:
         self.env.timeout(hours).callbacks.append(lambda _ev: action())

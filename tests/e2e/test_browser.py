@@ -77,13 +77,23 @@ VENDOR_B = b"extends: omnichannel.yaml\nname: vendor_b\npolicies: {split: split/
 
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` (type it, then Enter)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     box = page.locator("[data-testid='stSelectbox']:visible").filter(has_text=label).first
     box.wait_for(timeout=20_000)
-    box.click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option).first.wait_for(timeout=10_000)
+    # A rerun of the page can close the open list under load: open it again, up to 3 times.
+    for attempt in range(3):
+        box.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(option)
+        try:
+            page.get_by_role("option", name=option).first.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == 2:
+                raise
     page.keyboard.press("Enter")
     # The box holds the choice once the widget has taken it (a fixed pause alone raced a busy
     # machine: a run started before the what-if was chosen); then the page reruns.
