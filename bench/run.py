@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import simpy  # noqa: E402
 
+from sim.core import native  # noqa: E402
 from sim.core.demand import generate_demand  # noqa: E402
 from sim.experiments.runner import run_scenario  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
@@ -80,10 +83,18 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=14)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--mm1-customers", type=int, default=100_000)
+    ap.add_argument("--pure-ratio", action="store_true",
+                    help="print only compiled rules' ratio (run with DOMLAB_PURE=1 by main)")
     args = ap.parse_args()
     sc = load_scenario(args.scenario, {"horizon_days": args.days})
     n = generate_demand(sc).n
-    print(f"scenario {sc.name}, {args.days:g} days, {n:,} orders; best of {args.repeat}\n")
+    if args.pure_ratio:
+        t_mm1 = best_of(lambda: mm1(args.mm1_customers), args.repeat)
+        t = best_of(lambda: run_scenario(sc, "compiled"), args.repeat)
+        print(f"{(n / t) / (args.mm1_customers / t_mm1):.3f}")
+        return
+    print(f"scenario {sc.name}, {args.days:g} days, {n:,} orders; best of {args.repeat}")
+    print(f"model core: {' '.join(native.status())}\n")
     t_demand = best_of(lambda: generate_demand(sc), args.repeat)
     n_mm1 = args.mm1_customers
     t_mm1 = best_of(lambda: mm1(n_mm1), args.repeat)
@@ -97,6 +108,12 @@ def main() -> None:
     print(f"{'SimPy M/M/1 (customers)':28s} {t_mm1:8.2f} {n_mm1 / t_mm1:10,.0f}")
     for engine, t in results.items():
         print(f"{engine} orders/s over M/M/1 customers/s: {(n / t) / (n_mm1 / t_mm1):.3f}")
+    if native.status()[0] == "compiled":     # the same, with the pure-Python core
+        pure = subprocess.run([sys.executable, __file__, "--pure-ratio", "--scenario",
+                               args.scenario, "--days", str(args.days), "--repeat",
+                               str(args.repeat)], env={**os.environ, "DOMLAB_PURE": "1"},
+                              capture_output=True, text=True, check=True).stdout.strip()
+        print(f"compiled orders/s over M/M/1 customers/s with the pure-Python core: {pure}")
     ratio = results["durable"] / results["compiled"]
     print(f"\ncompiled backend runs the whole simulation {ratio:.2f}x faster than durable")
     share, posts, decisions = durable_share(sc)

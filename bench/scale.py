@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from run import best_of, mm1  # noqa: E402  (bench/run.py: the M/M/1 yardstick)
 
+from sim.core import native  # noqa: E402
 from sim.core.events import EVENT_MODES  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
 
@@ -83,6 +84,7 @@ def main() -> None:
         n = pq.ParquetFile(next((Path(tmp) / "runs").rglob("orders.parquet"))).metadata.num_rows
     print(f"scenario {raw['name']}, {args.days:g} days, engine {args.engine}, "
           f"--events {args.events}: one `domlab run` process")
+    print(f"model core      {' '.join(native.status())} (DOMLAB_PURE=1: the pure-Python one)")
     print(f"orders          {n:,}")
     print(f"wall            {wall:.1f} s (start-up, simulation, KPIs, checks, outputs)")
     print(f"orders/s        {n / wall:,.0f}")
