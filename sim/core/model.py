@@ -314,10 +314,13 @@ class World:
             self._drain()
             return self._collect()
         finally:
-            if collecting:
-                gc.enable()
+            # Events still scheduled (returns and deliveries due after the end) never happen:
+            # dropping them frees their objects now, not at the next collection.
+            self.env._queue.clear()
             for name in _RUN_STATE:
                 delattr(self, name)
+            if collecting:
+                gc.enable()
 
     def _plan_replenishment(self) -> None:
         """Decide the replenishment policy of every stocked node×SKU once, from forecast
