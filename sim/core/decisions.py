@@ -103,7 +103,7 @@ class Decisions:
                 "customer_tier": self._tier_names[b.tier[i]]}
 
     def _age_hours(self, i: int) -> float:
-        return round(self._env.now - self._book.t[i], 3)
+        return round(self._env._now - self._book.t[i], 3)
 
     # -- decision points --------------------------------------------------------------------
 

@@ -87,6 +87,15 @@ class _Forecast:
         return 1.25 * self.mad
 
 
+#: Node × SKU units (a list per node).
+Grid = list[list[int]]
+#: One node's rows ``Stock._touch`` reads and adds to: last change, then each level and its
+#: area (on hand, reserved, on order, backorders, owed), then ATP and the stock-out hours.
+_TouchRow = tuple[list[float], list[int], list[float], list[int], list[float], list[int],
+                  list[float], list[int], list[float], list[int], list[float], list[int],
+                  list[float]]
+
+
 class _Receipt:
     """A timeout callback that receives ``qty`` of SKU ``s`` at ``node`` (pre-order stock
     arriving at its launch)."""
@@ -112,19 +121,22 @@ class Stock:
         self.opening = net.opening.copy()
         self.carried = net.carried
         n_nodes, n_skus = net.opening.shape
-        zeros = np.zeros_like(net.opening)
-        self.on_hand = net.opening.tolist()
-        self.atp = net.opening.tolist()               # on hand minus reserved
-        self.reserved, self.on_order = zeros.tolist(), zeros.tolist()
-        self.backorders, self.owed = zeros.tolist(), zeros.tolist()
-        self.received, self.shipped, self.transferred = (zeros.tolist(), zeros.tolist(),
-                                                         zeros.tolist())
+        opening: Grid = net.opening.tolist()
+
+        def zeros() -> Grid:
+            return [[0] * n_skus for _ in range(n_nodes)]
+
+        self.on_hand: Grid = [row[:] for row in opening]
+        self.atp: Grid = [row[:] for row in opening]      # on hand minus reserved
+        self.reserved, self.on_order = zeros(), zeros()
+        self.backorders, self.owed = zeros(), zeros()
+        self.received, self.shipped, self.transferred = zeros(), zeros(), zeros()
         # Store walk-ins: units sold off the shelf, lost, and lost while units on the shelf were
         # reserved for online orders (the sales online fulfilment took from shoppers).
-        self.sold_walk_in, self.walk_in_lost = zeros.tolist(), zeros.tolist()
-        self.walk_in_lost_to_online = zeros.tolist()
-        self.written_off = zeros.tolist()           # phantom units found missing at pick
-        self.restocked = zeros.tolist()             # uncollected pickup orders, back on shelf
+        self.sold_walk_in, self.walk_in_lost = zeros(), zeros()
+        self.walk_in_lost_to_online = zeros()
+        self.written_off = zeros()           # phantom units found missing at pick
+        self.restocked = zeros()             # uncollected pickup orders, back on shelf
         self.unlimited = [n.stock.unlimited for n in sc.nodes]
         self.unit_cost = np.array([s.cost for s in sc.skus])
         self.snapshots: list[list[int]] = []
@@ -159,7 +171,7 @@ class Stock:
         self._a_bo, self._a_owed, self._a_out = (self._area[k] for k in LEVELS[3:])
         # Per node, the rows ``_touch`` reads and adds to, in one tuple: one lookup a call.
         # The rows are only ever changed in place, so these references stay valid.
-        self._touch_rows = list(zip(
+        self._touch_rows: list[_TouchRow] = list(zip(
             self._last, self.on_hand, self._a_oh, self.reserved, self._a_res, self.on_order,
             self._a_oo, self.backorders, self._a_bo, self.owed, self._a_owed, self.atp,
             self._a_out, strict=True))

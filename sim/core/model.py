@@ -859,7 +859,9 @@ class World:
         comes and after the hold its units go on that store's shelf."""
         i, now = ship.order, self.env._now
         terms = self._pickup_terms[self.book.channel[i]]
-        delay, no_show = self._pickup_draws[self.book.channel[i]]
+        draws = self._pickup_draws[self.book.channel[i]]
+        assert terms is not None and draws is not None, "only a pickup channel's parcels wait"
+        delay, no_show = draws
         wait, gone = max(0.0, delay.next()), no_show.next() < terms.no_show_rate
         if gone:
             def restock(_ev, ship=ship):

@@ -201,16 +201,19 @@ class OrderBook:
         n = d.n
         # Float and large-int columns are ``array`` columns (8 bytes an order, not a list slot
         # plus an object: a million orders keep ~300 MB less); a read gives the same value.
-        self.skus, self.qtys = d.sku.tolist(), d.qty.tolist()
+        self.skus: list[int] = d.sku.tolist()
+        self.qtys: list[int] = d.qty.tolist()
         self.starts = array("q", d.line_start.tolist())
         self.t = array("d", d.t.tolist())
-        self.channel, self.service = d.channel.tolist(), d.service.tolist()
-        self.region, self.tier = d.region.tolist(), d.tier.tolist()
+        self.channel: list[int] = d.channel.tolist()
+        self.service: list[int] = d.service.tolist()
+        self.region: list[int] = d.region.tolist()
+        self.tier: list[int] = d.tier.tolist()
         self.customer = array("q", d.customer.tolist())
         self.address = array("q", d.address.tolist())
         value, weight = self._sums(catalog.price), self._sums(catalog.weight)
         self.value, self.weight = array("d", value.tolist()), array("d", weight.tolist())
-        self.units = self._sums([1] * len(catalog.price)).astype(np.int64).tolist()
+        self.units: list[int] = self._sums([1] * len(catalog.price)).astype(np.int64).tolist()
         self.cogs = self._sums(catalog.cost)
         self.fact_value = array("d", rounded(value, 2).tolist())         # rounded once
         self.fact_weight = array("d", rounded(weight, 3).tolist())
