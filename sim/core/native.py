@@ -12,7 +12,6 @@ ones. ``python -m sim.core status`` says which is in use.
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -77,8 +76,9 @@ def status() -> tuple[str, str]:
     return "compiled", f"mypyc {stamp.get('mypy', '?')}"
 
 
-class _FromSource(importlib.abc.MetaPathFinder):
-    """Imports the compiled modules from their ``.py`` sources, ignoring the extensions."""
+class _FromSource:
+    """A meta path finder (``sys.meta_path``) that imports the compiled modules from their
+    ``.py`` sources, ignoring the extensions."""
 
     def find_spec(self, name: str, path: object = None, target: object = None):
         """The source spec of a compiled ``sim.core`` module; None for any other."""
