@@ -11,6 +11,10 @@ Who owns what: ``OrderBook`` (``sim.core.records``) every order's fields and the
 ``Stock`` (``sim.core.inventory``) every stock number and replenishment; ``Station``
 (``sim.core.fulfillment``) one node's pick floor; the ``EventLog`` every state change. Demand
 is generated before the clock starts (``sim.core.demand``). ``run()`` returns a ``RunResult``.
+
+This module and the other hot ones are compiled by mypyc (``sim.core.native``), so their
+annotations are checked at run time. They read the clock as ``env._now``: SimPy's ``now``
+property is a Python call, and an order reads the clock about 20 times.
 """
 
 from __future__ import annotations
@@ -346,7 +350,7 @@ class World:
         bro, env = self.sc.brokering, self.env
         if self._batch is not None:       # most urgent first (``Brokering.order_by``)
             env.process(self._every(bro.interval_minutes, self._decide_batch))
-        if bro.atp_sync_minutes is not None:      # self._stale
+        if bro.atp_sync_minutes is not None:      # self._stale, spelt so mypy knows the type
             env.process(self._every(bro.atp_sync_minutes, self._sync_atp))
         if bro.reprioritise_minutes and self.decisions.has_priority:
             env.process(self._every(bro.reprioritise_minutes, self._reprioritise))
