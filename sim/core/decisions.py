@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from rules.engine import Decision, Engine, first_match
+from rules.engine import Decision, Engine
 from rules.schema import FACT_FIELDS
 from sim.core.fulfillment import Shipment
 from sim.core.records import HOURS, OrderBook, Trace
@@ -65,20 +65,25 @@ class Decisions:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
         fast = self._fast.get(point)
         if fast is not None and not subject:     # a compiled first-hit rule set
-            i = first_match(fast[0], facts)
+            # rules.engine.first_match, spelt out: here it runs compiled, not as a Python call
+            i = -1
+            for k, matches in enumerate(fast[0]):
+                if matches(facts):
+                    i = k
+                    break
             if i >= 0:
                 hit = fast[1][i]
                 if hit is None:
                     dec = self.engine.decision_at(point, i)
                     hit = fast[1][i] = (dec, self._code(dec, subject))
-                self.trace.add(self._env.now, order, hit[1])
+                self.trace.add(self._env._now, order, hit[1])
                 return hit[0]
         dec = self.engine.decide(point, facts)
         key = (id(dec), subject) if subject else id(dec)    # a decision knows its point
         hit = self._codes.get(key)
         if hit is None or hit[0] is not dec:
             hit = self._codes[key] = (dec, self._code(dec, subject))
-        self.trace.add(self._env.now, order, hit[1])
+        self.trace.add(self._env._now, order, hit[1])
         return dec
 
     def _code(self, dec: Decision, subject: str) -> int:
