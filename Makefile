@@ -24,6 +24,9 @@ NATIVE ?= auto
 CORE_SOURCES := $(addprefix sim/core/,events.py records.py network.py inventory.py \
 	decisions.py sourcing.py carrier.py fulfillment.py returns.py model.py native.py)
 COMPILED := sim/core/_compiled.json
+ifeq ($(NATIVE),no)
+.PHONY: $(COMPILED)
+endif
 
 $(COMPILED): $(STAMP) $(CORE_SOURCES)
 	@if [ "$(NATIVE)" = no ]; then $(BIN)/python -m sim.core clean; exit 0; fi; \
