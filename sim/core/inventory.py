@@ -22,6 +22,7 @@ window come from the event stream, not from samples. After the horizon no orders
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -89,24 +90,10 @@ class _Forecast:
 
 #: Node × SKU units (a list per node).
 Grid = list[list[int]]
-#: One node's rows ``Stock._touch`` reads and adds to: last change, then each level and its
-#: area (on hand, reserved, on order, backorders, owed), then ATP and the stock-out hours.
-_TouchRow = tuple[list[float], list[int], list[float], list[int], list[float], list[int],
-                  list[float], list[int], list[float], list[int], list[float], list[int],
-                  list[float]]
-
-
-class _Receipt:
-    """A timeout callback that receives ``qty`` of SKU ``s`` at ``node`` (pre-order stock
-    arriving at its launch)."""
-
-    __slots__ = ("stock", "node", "s", "qty")
-
-    def __init__(self, stock: Stock, node: int, s: int, qty: int) -> None:
-        self.stock, self.node, self.s, self.qty = stock, node, s, qty
-
-    def __call__(self, _ev: object) -> None:
-        self.stock._receive(self.node, self.s, self.qty)
+#: One node's rows ``Stock._touch`` reads and adds to: last change, on hand and its area, ATP
+#: and the stock-out hours, then (level, area) of reserved, on order, backorders and owed.
+_TouchRow = tuple[list[float], list[int], list[float], list[int], list[float],
+                  tuple[tuple[list[int], list[float]], ...]]
 
 
 class Stock:
@@ -171,10 +158,11 @@ class Stock:
         self._a_bo, self._a_owed, self._a_out = (self._area[k] for k in LEVELS[3:])
         # Per node, the rows ``_touch`` reads and adds to, in one tuple: one lookup a call.
         # The rows are only ever changed in place, so these references stay valid.
-        self._touch_rows: list[_TouchRow] = list(zip(
-            self._last, self.on_hand, self._a_oh, self.reserved, self._a_res, self.on_order,
-            self._a_oo, self.backorders, self._a_bo, self.owed, self._a_owed, self.atp,
-            self._a_out, strict=True))
+        self._touch_rows: list[_TouchRow] = [
+            (self._last[n], self.on_hand[n], self._a_oh[n], self.atp[n], self._a_out[n],
+             ((self.reserved[n], self._a_res[n]), (self.on_order[n], self._a_oo[n]),
+              (self.backorders[n], self._a_bo[n]), (self.owed[n], self._a_owed[n])))
+            for n in range(n_nodes)]
         self._window: list[np.ndarray] = []
         # Replenishment cycles (between receipts) and whether each saw a shortage (type-1).
         self._short = [[False] * n_skus for _ in range(n_nodes)]
@@ -226,7 +214,8 @@ class Stock:
                 self.opening[n, s] -= q
                 row[s] = self.atp[n][s] = 0
                 self.on_order[n][s] += q
-                self.env.timeout(t).callbacks.append(_Receipt(self, n, s, q))
+                self.env.timeout(t).callbacks.append(
+                    functools.partial(self._receive_at_launch, n, s, q))
 
     def start(self) -> None:
         """Initial replenishment check, periodic reviews, forecasts, window and snapshots."""
@@ -255,24 +244,15 @@ class Stock:
         A level at zero adds exactly nothing (``area + 0.0`` is ``area``: an area starts at
         +0.0 and never becomes −0.0), so only the levels that are not zero, mostly on hand and
         reserved, are added: the same sums as adding all six, in the same order."""
-        (last, on_hand, a_oh, reserved, a_res, on_order, a_oo, backorders, a_bo, owed, a_owed,
-         atp, a_out) = self._touch_rows[n]
+        last, on_hand, a_oh, atp, a_out, others = self._touch_rows[n]
         dt = now - last[s]
         if dt > 0:
             last[s] = now
             a_oh[s] += on_hand[s] * dt
-            level = reserved[s]
-            if level:
-                a_res[s] += level * dt
-            level = on_order[s]
-            if level:
-                a_oo[s] += level * dt
-            level = backorders[s]
-            if level:
-                a_bo[s] += level * dt
-            level = owed[s]
-            if level:
-                a_owed[s] += level * dt
+            for levels, area in others:
+                level = levels[s]
+                if level:
+                    area[s] += level * dt
             if atp[s] <= 0:
                 a_out[s] += dt
 
@@ -368,8 +348,7 @@ class Stock:
             return
         if (self.env._now if now is None else now) >= self.horizon:
             return
-        position = (self.atp[node][s] + self.on_order[node][s] - self.backorders[node][s]
-                    - self.owed[node][s])                   # ``position``, inlined (hot path)
+        position = self.position(node, s)
         s_level = self.s_level[node][s]
         if position > s_level:
             return
@@ -462,6 +441,10 @@ class Stock:
         self.in_transit += qty
         self.log.add(now, Ev.TRANSFER_OUT, node=src, sku=s, qty=qty, value=dest)
         self._deliver(dest, s, qty, 0.0)
+
+    def _receive_at_launch(self, node: int, s: int, qty: int, _launch: simpy.Event) -> None:
+        """``_receive``, called back when a pre-order SKU launches."""
+        self._receive(node, s, qty)
 
     def _receive(self, node: int, s: int, qty: int) -> None:
         now = self.env._now
