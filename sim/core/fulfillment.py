@@ -19,6 +19,7 @@ import numpy as np
 import simpy
 
 from rules.schema import CarrierOutcome
+from sim.core.clock import Clock
 from sim.core.events import Ev, EventSink
 from sim.core.network import ShiftCalendar
 from sim.core.records import HOURS
@@ -142,13 +143,14 @@ class Station:
 
     Pickers are counted, not modelled as processes: a shipment goes straight to an idle picker
     or waits in a heap keyed (priority, arrival sequence); a picker that finishes takes the
-    next one. Each pick is then a single SimPy timeout (plus one when it must wait for the
+    next one. Each pick is then a single scheduled call (plus one when it must wait for the
     shift), which keeps the hot path to the events that carry time."""
 
     def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
                  rng, log: EventSink, on_packed: Callable[[Shipment], None],
                  on_pick: Callable[[Shipment], bool] | None = None):
         self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
+        self.clock = Clock(env)
         self.log, self.on_packed = log, on_packed
         self.on_pick = on_pick          # False: the shelf check rejected the shipment
         self.busy_hours = 0.0
@@ -241,7 +243,7 @@ class Station:
         """A picker takes ``s``: now, or when the shift starts."""
         wait = self.calendar.wait(self.env._now)
         if wait > 0:
-            self.env.timeout(wait).callbacks.append(lambda _ev: self._pick(s))
+            self.clock.call_in(wait, lambda _ev: self._pick(s))
         else:
             self._pick(s)
 
@@ -258,7 +260,7 @@ class Station:
         s.pick_start = now = env._now
         self.log.add(now, _PICK_START, s.order, self.index, -1, s.units)
         duration = (self._per_order_h + self._per_unit_h * s.pick_units) * self._noise.next()
-        env.timeout(duration).callbacks.append(lambda _ev: self._done(s, duration))
+        self.clock.call_in(duration, lambda _ev: self._done(s, duration))
 
     def _done(self, s: Shipment, duration: float) -> None:
         self.busy_hours += duration

@@ -31,6 +31,7 @@ import numpy as np
 import simpy
 
 from rules.schema import ReorderOutcome
+from sim.core.clock import Clock
 from sim.core.events import Ev, EventSink
 from sim.core.network import Network
 from sim.core.rng import BlockSampler, stream
@@ -104,6 +105,7 @@ class Stock:
                  warmup: float, on_receipt: Callable[[int, int], None]):
         sc = net.scenario
         self.env, self.log, self.horizon, self.warmup = env, log, horizon, warmup
+        self.clock = Clock(env)
         self.on_receipt = on_receipt
         self.opening = net.opening.copy()
         self.carried = net.carried
@@ -214,8 +216,7 @@ class Stock:
                 self.opening[n, s] -= q
                 row[s] = self.atp[n][s] = 0
                 self.on_order[n][s] += q
-                self.env.timeout(t).callbacks.append(
-                    functools.partial(self._receive_at_launch, n, s, q))
+                self.clock.call_in(t, functools.partial(self._receive_at_launch, n, s, q))
 
     def start(self) -> None:
         """Initial replenishment check, periodic reviews, forecasts, window and snapshots."""
@@ -418,7 +419,7 @@ class Stock:
 
     def _deliver(self, node: int, s: int, qty: int, delay: float) -> None:
         lead = delay + max(0.0, self._lead[self.lane[node].name].next()) * HOURS
-        self.env.timeout(lead).callbacks.append(lambda _ev: self._receive(node, s, qty))
+        self.clock.call_in(lead, lambda _ev: self._receive(node, s, qty))
 
     def _request_transfer(self, src: int, dest: int, s: int, qty: int, now: float) -> None:
         """Demand on the source node: send what it has, owe the rest."""

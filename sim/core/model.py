@@ -34,6 +34,7 @@ import simpy
 from rules.engine import Engine
 from rules.schema import SourcingOutcome
 from sim.core.carrier import CHEAPEST_ON_TIME, ServicePicker
+from sim.core.clock import Clock
 from sim.core.decisions import Decisions, check_rule_references, check_rules, first_outcome
 from sim.core.demand import Demand, generate_demand, generate_walk_ins
 from sim.core.disruptions import Disruptions, NodeChange
@@ -147,7 +148,8 @@ class RunResult:
 #: a World has no ``__dict__``, so this list, and ``World.__deletable__`` the same, name them
 #: (tests/unit/test_run_memory.py checks both against what ``World`` assigns).
 _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
-              "demand", "env", "log", "horizon", "weekday0", "catalog", "book", "decisions",
+              "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
+              "decisions",
               "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
               "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
               "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch", "_preorder_release",
@@ -156,7 +158,8 @@ _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance"
               "_sourcing_plans", "_split_penalty", "_dates", "_waiting", "_charges", "_rank0",
               "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
               "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours",
-              "_parcels", "_held", "_holds_orders")
+              "_parcels", "_held", "_holds_orders", "_walk_in_rows", "_next_order",
+              "_next_walk_in")
 
 
 class World:
@@ -164,7 +167,8 @@ class World:
     simulated once by ``run()``."""
 
     __deletable__ = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
-                     "demand", "env", "log", "horizon", "weekday0", "catalog", "book", "decisions",
+                     "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
+                     "decisions",
                      "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
                      "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
                      "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch",
@@ -174,7 +178,7 @@ class World:
                      "_waiting", "_charges", "_rank0", "_nearest", "_closed", "disruptions",
                      "_n_down", "_carrier_events", "_drained", "_pickup_loads", "_batch",
                      "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels", "_held",
-                     "_holds_orders")
+                     "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
 
     def __init__(self, scenario: Scenario, engine: Engine, demand: Demand | None = None,
                  events: str = "full"):
@@ -192,6 +196,7 @@ class World:
         self.ranker = Ranker(self.net)
         self.demand = demand if demand is not None else generate_demand(scenario)
         self.env = simpy.Environment()
+        self.clock = Clock(self.env)
         self.log = make_event_log(events)
         self.horizon = scenario.horizon_days * HOURS
         self.weekday0 = scenario.start_date.weekday()
@@ -213,6 +218,10 @@ class World:
         self.atp = [row[:] for row in self.stock.atp] if self._stale else self.stock.atp
         self.walk_ins = generate_walk_ins(scenario, self.net.carried)
         self._walk_in_outcome = [SOLD] * self.walk_ins.n
+        w = self.walk_ins     # time, store, SKU, units of each walk-in sale, as Python lists
+        self._walk_in_rows: tuple[list[float], list[int], list[int], list[int]] = (
+            w.t.tolist(), w.node.tolist(), w.sku.tolist(), w.qty.tolist())
+        self._next_order = self._next_walk_in = 0      # the next to arrive
         seed = scenario.seed
         self.stations = [Station(self.env, n, spec, self.net.calendars[n],
                                  stream(seed, f"service/{spec.name}"), self.log, self._packed,
@@ -344,9 +353,9 @@ class World:
         self.stock.start()
         if self.sc.events:
             self.disruptions.start(self.env, self.log, self._node_event)
-        self.env.process(self._arrivals())
+        self.clock.start(self._arrivals)
         if self.walk_ins.n:
-            self.env.process(self._walk_in_sales())
+            self.clock.start(self._walk_in_sales)
         bro, env = self.sc.brokering, self.env
         if self._batch is not None:       # most urgent first (``Brokering.order_by``)
             env.process(self._every(bro.interval_minutes, self._decide_batch))
@@ -358,7 +367,7 @@ class World:
     def _run_to_horizon(self) -> None:
         """Simulate until the horizon (where a last batch decides any waiting orders) and close
         the stock measurement window."""
-        self.env.run(until=self.horizon)
+        self.clock.run_until(self.horizon)
         for key in list(self._held):     # nothing arrives any more: stop holding
             self._release_held(key)
         if self._batch:
@@ -431,32 +440,66 @@ class World:
 
     # -- order pipeline ---------------------------------------------------------------------
 
-    def _arrivals(self):
-        env = self.env
-        for i, t in enumerate(self.book.t):
-            if t > env._now:
-                yield env.timeout(t - env._now)
-            self._arrive(i)
+    def _arrivals(self, _call: object = None) -> None:
+        """Orders arrive in time order (``_arrivals_from``)."""
+        self._arrivals_from(0)
 
-    def _walk_in_sales(self):
-        """Store shoppers take stock off the shelf, or leave without it."""
-        env, stock, log, w = self.env, self.stock, self.log, self.walk_ins
-        outcome = self._walk_in_outcome
-        for k, (t, n, s, q) in enumerate(zip(w.t.tolist(), w.node.tolist(), w.sku.tolist(),
-                                             w.qty.tolist(), strict=True)):
-            if t > env._now:
-                yield env.timeout(t - env._now)
-            if self.stations[n].down:    # the store is closed: the shopper leaves
-                stock.turn_away(n, s, q)
-                outcome[k] = LOST
-                log.add(env._now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
-                continue
-            res = outcome[k] = stock.sell_walk_in(n, s, q)
-            if res == SOLD:
-                log.add(env._now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
-            else:
-                log.add(env._now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q,
-                        value=float(res == LOST_TO_ONLINE))
+    def _arrival_due(self, _call: object = None) -> None:
+        """The order the last call waited for arrives, and the ones after it."""
+        i = self._next_order
+        self._arrive(i)
+        self._arrivals_from(i + 1)
+
+    def _arrivals_from(self, i: int) -> None:
+        """Order ``i`` and those after it arrive: each one due now at once, then a call at
+        the next one's time. These are the steps, and so the event order, of a process
+        looping over the book with a timeout to each arrival (which resumes it whatever the
+        clock's rounding of the arrival time)."""
+        t = self.book.t
+        while i < len(t):
+            if t[i] > self.env._now:
+                self._next_order = i
+                self.clock.call_in(t[i] - self.env._now, self._arrival_due)
+                return
+            self._arrive(i)
+            i += 1
+
+    def _walk_in_sales(self, _call: object = None) -> None:
+        """Store shoppers take stock off the shelf, or leave without it, in time order (as
+        ``_arrivals`` do)."""
+        self._walk_ins_from(0)
+
+    def _walk_in_due(self, _call: object = None) -> None:
+        k = self._next_walk_in
+        self._walk_in(k)
+        self._walk_ins_from(k + 1)
+
+    def _walk_ins_from(self, k: int) -> None:
+        times = self._walk_in_rows[0]
+        while k < len(times):
+            if times[k] > self.env._now:
+                self._next_walk_in = k
+                self.clock.call_in(times[k] - self.env._now, self._walk_in_due)
+                return
+            self._walk_in(k)
+            k += 1
+
+    def _walk_in(self, k: int) -> None:
+        """Walk-in sale ``k``: its shopper takes the units off the shelf, or leaves."""
+        _, nodes, skus, qtys = self._walk_in_rows
+        n, s, q = nodes[k], skus[k], qtys[k]
+        stock, log, now, outcome = self.stock, self.log, self.env._now, self._walk_in_outcome
+        if self.stations[n].down:    # the store is closed: the shopper leaves
+            stock.turn_away(n, s, q)
+            outcome[k] = LOST
+            log.add(now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q)
+            return
+        res = outcome[k] = stock.sell_walk_in(n, s, q)
+        if res == SOLD:
+            log.add(now, Ev.WALK_IN_SOLD, node=n, sku=s, qty=q)
+        else:
+            log.add(now, Ev.WALK_IN_LOST, node=n, sku=s, qty=q,
+                    value=float(res == LOST_TO_ONLINE))
 
     def _arrive(self, i: int) -> None:
         book = self.book
@@ -806,8 +849,8 @@ class World:
             ship.delivered = _pickup + math.ceil(days - 1e-9) * HOURS
             if terms is not None:        # shipped to the pickup store: ready when it arrives
                 store = self._pickup_store[self.book.region[ship.order]]
-                self.env.timeout(ship.delivered - now).callbacks.append(
-                    functools.partial(self._await_at_store, ship, store))
+                self.clock.call_in(ship.delivered - now,
+                                   functools.partial(self._await_at_store, ship, store))
         self._dispatched(ship)
         for r in ship.riders:
             self._unstock(r)
@@ -872,7 +915,7 @@ class World:
                 for s, q in zip(ship.skus, ship.qtys, strict=True):
                     self.stock.restock(store, s, q)
                     self.log.add(self.env._now, Ev.RESTOCKED, i, store, s, q)
-            self.env.timeout(terms.hold_days * HOURS).callbacks.append(restock)
+            self.clock.call_in(terms.hold_days * HOURS, restock)
             self._pickups.append((i, now, math.nan, 1))
         else:
             self.log.add(now + wait, Ev.PICKED_UP, i, store, qty=ship.units)
@@ -1063,7 +1106,7 @@ class World:
         self.log.add(self.env._now, Ev.CANCELLED, i)
 
     def _later(self, hours: float, action) -> None:
-        self.env.timeout(hours).callbacks.append(lambda _ev: action())
+        self.clock.call_in(hours, lambda _ev: action())
 
     def _release_backorders(self, node: int, s: int) -> None:
         """Stock of SKU ``s`` arrived: backordered orders waiting for it are decided again,

@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent
-#: The modules compiled: the ones a run spends its time in (events, records and stock
-#: bookkeeping, decisions, sourcing, carriers, pick floors, returns and the World itself).
-MODULES = ("events", "records", "network", "inventory", "decisions", "sourcing", "carrier",
+#: The modules compiled: the ones a run spends its time in (the clock, events, records and
+#: stock bookkeeping, decisions, sourcing, carriers, pick floors, returns and the World itself).
+MODULES = ("clock", "events", "records", "network", "inventory", "decisions", "sourcing", "carrier",
            "fulfillment", "returns", "model")
 #: Written by ``build``: the source hashes compiled, and by what.
 STAMP = CORE / "_compiled.json"
