@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
-from array import array
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -27,7 +25,8 @@ from sim.core.rng import BlockSampler
 from sim.scenario import Node
 from sim.scenario.dists import Gamma
 
-__all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment_columns"]
+__all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment_columns",
+           "shipment_row"]
 
 _PICK_START = Ev.PICK_START
 
@@ -76,14 +75,22 @@ SHIPMENT_COLUMNS = ("id", "order", "node", "units", "weight", "zone", "distance"
                     "saved")
 
 
-#: Storage of each column while rows are added (``array`` type codes; None: a list): what
-#: ``numpy.asarray`` makes of the field's values (int64, float64, bool, text as objects).
-_STORAGE = {"id": "q", "order": "q", "node": "q", "units": "q", "weight": "d", "zone": "q",
-            "distance": "d", "service": "q", "ship_cost": "d", "handling": "d",
-            "priority": "q", "created": "d", "pick_start": "d", "packed": "d", "shipped": "d",
-            "delivered": "d", "carrier_rule": None, "cogs": "d", "bumped": "q",
-            "switched": "b", "host": "q", "saved": "d"}
-_DTYPES = {"q": np.int64, "d": np.float64, "b": bool, None: object}
+#: dtype of each column (what ``numpy.asarray`` makes of the field's values; text as objects).
+_DTYPES: dict[str, type] = {
+    "id": np.int64, "order": np.int64, "node": np.int64, "units": np.int64,
+    "weight": np.float64, "zone": np.int64, "distance": np.float64, "service": np.int64,
+    "ship_cost": np.float64, "handling": np.float64, "priority": np.int64,
+    "created": np.float64, "pick_start": np.float64, "packed": np.float64,
+    "shipped": np.float64, "delivered": np.float64, "carrier_rule": object,
+    "cogs": np.float64, "bumped": np.int64, "switched": bool, "host": np.int64,
+    "saved": np.float64}
+
+
+def shipment_row(s: Shipment) -> tuple:
+    """A shipment's row: its fields in ``SHIPMENT_COLUMNS`` order."""
+    return (s.id, s.order, s.node, s.units, s.weight, s.zone, s.distance, s.service,
+            s.ship_cost, s.handling, s.priority, s.created, s.pick_start, s.packed, s.shipped,
+            s.delivered, s.carrier_rule, s.cogs, s.bumped, s.switched, s.host, s.saved)
 
 
 def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
@@ -98,44 +105,48 @@ def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
 class ShipmentTable:
     """The shipments table, a row added when a shipment is done with: a long run then keeps
     22 typed numbers per shipment instead of its object, line lists and float objects. Rows
-    wait as tuples in a small buffer and move into the columns a buffer at a time."""
+    wait in per-column lists, a buffer's worth, which then become one NumPy chunk per
+    column (a list of Python numbers converts at C speed)."""
 
-    __slots__ = ("_cols", "_rows")
-    #: rows buffered before they move into the columns
+    __slots__ = ("_buffer", "_chunks", "_buffered", "_rows")
+    #: rows buffered before they move into the chunks
     BUFFER: Final = 1 << 14
 
     def __init__(self):
-        self._cols = {c: array(_STORAGE[c]) if _STORAGE[c] else [] for c in SHIPMENT_COLUMNS}
-        self._rows: list[tuple] = []
+        self._buffer: list[list] = [[] for _ in SHIPMENT_COLUMNS]
+        self._chunks: list[list[np.ndarray]] = [[] for _ in SHIPMENT_COLUMNS]
+        self._buffered = 0
+        self._rows = 0
 
     def __len__(self) -> int:
-        return len(self._cols["id"]) + len(self._rows)
+        return self._rows
 
     def add(self, ship: Shipment) -> None:
         """Append ``ship``'s row (its fields must be final)."""
-        rows = self._rows
-        rows.append(_shipment_row(ship))
-        if len(rows) >= self.BUFFER:
+        row, buffer = shipment_row(ship), self._buffer
+        for j in range(len(buffer)):
+            buffer[j].append(row[j])
+        self._rows += 1
+        self._buffered += 1
+        if self._buffered >= self.BUFFER:
             self._flush()
 
     def _flush(self) -> None:
-        if self._rows:
-            for col, values in zip(self._cols.values(), zip(*self._rows, strict=True),
-                                   strict=True):
-                col.extend(values)
-            self._rows.clear()
+        if self._buffered:
+            for name, column, chunks in zip(SHIPMENT_COLUMNS, self._buffer, self._chunks,
+                                            strict=True):
+                chunks.append(np.array(column, dtype=_DTYPES[name]))
+                column.clear()
+            self._buffered = 0
 
     def columns(self) -> dict[str, np.ndarray]:
         """One array per column of ``SHIPMENT_COLUMNS``, rows in shipment-id order."""
         self._flush()
-        if not len(self):
+        if not self._rows:
             return {c: np.zeros(0) for c in SHIPMENT_COLUMNS}
-        order = np.argsort(np.asarray(self._cols["id"]), kind="stable")
-        return {c: np.asarray(col, dtype=_DTYPES[_STORAGE[c]])[order]
-                for c, col in self._cols.items()}
-
-
-_shipment_row = operator.attrgetter(*SHIPMENT_COLUMNS)
+        whole = [np.concatenate(chunks) for chunks in self._chunks]
+        order = np.argsort(whole[0], kind="stable")
+        return {c: col[order] for c, col in zip(SHIPMENT_COLUMNS, whole, strict=True)}
 
 
 class Station:

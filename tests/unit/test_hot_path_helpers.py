@@ -1,10 +1,12 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
-(``next``/``take``) and the order book's vectorised rounding and deadlines (the stock time
-integrals are checked against the event log in ``test_inventory``)."""
+(``next``/``take``), the order book's vectorised rounding and deadlines and the shipments
+table's chunks (the stock time integrals are checked against the event log in
+``test_inventory``)."""
 
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 from conftest import make_scenario
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core.demand import generate_demand
+from sim.core.fulfillment import SHIPMENT_COLUMNS, Shipment, ShipmentTable, shipment_row
 from sim.core.records import Catalog, OrderBook, rounded
 from sim.core.rng import BlockSampler, stream
 from sim.scenario.dists import Uniform
@@ -76,3 +79,27 @@ def test_order_book_columns_equal_the_scalar_formulas():
     assert list(book.fact_value) == [round(v, 2) for v in book.value]
     assert list(book.fact_weight) == [round(w, 3) for w in book.weight]
 
+
+
+def test_shipment_table_keeps_every_row_across_buffers_in_id_order():
+    rng = np.random.default_rng(5)
+    n = ShipmentTable.BUFFER + 1234                     # two chunks, the second one partial
+    ships = []
+    for k in rng.permutation(n).tolist():               # added out of id order
+        s = Shipment(k, k // 2, k % 7, [1, 2], [1, 3], 4, float(rng.random() * 30), k * 0.5)
+        s.zone, s.service, s.carrier_rule = k % 8 + 1, k % 3, f"rule-{k % 5}"
+        s.switched = bool(k % 2)
+        s.ship_cost, s.delivered, s.host = rng.random(), k * 0.25, -1 if k % 3 else k - 1
+        ships.append(s)
+    cols = ShipmentTable()
+    for s in ships:
+        cols.add(s)
+    assert len(cols) == n
+    table = cols.columns()
+    want = sorted((operator.attrgetter(*SHIPMENT_COLUMNS)(s) for s in ships), key=lambda r: r[0])
+    assert list(table) == list(SHIPMENT_COLUMNS)
+    for j, name in enumerate(SHIPMENT_COLUMNS):
+        assert table[name].tolist() == [r[j] for r in want], name
+    assert table["id"].dtype == np.int64 and table["weight"].dtype == np.float64
+    assert table["switched"].dtype == bool and table["carrier_rule"].dtype == object
+    assert shipment_row(ships[0]) == operator.attrgetter(*SHIPMENT_COLUMNS)(ships[0])
