@@ -23,7 +23,7 @@ import threading
 from typing import Any
 
 from rules.lab.lint import durable_safe
-from rules.schema import Cond, RuleError, RuleSet
+from rules.schema import Cond, RuleError, RuleSet, fields_read
 
 __all__ = ["DurableBackend", "to_durable_json"]
 
@@ -115,17 +115,8 @@ def _fields(rs: RuleSet) -> tuple[str, ...]:
     by ``matches`` itself)."""
     fields = _FIELDS.get(rs.key)
     if fields is None:
-        found: set[str] = set()
-
-        def walk(cond: Cond) -> None:
-            if cond.kind in ("and", "or"):
-                for c in cond.args:
-                    walk(c)
-            elif cond.kind != "true":
-                found.add(cond.field)
-        for rule in rs.rules:
-            walk(rule.when)
-        fields = _FIELDS[rs.key] = tuple(sorted(found - {"sid", "id", "point"}))
+        fields = _FIELDS[rs.key] = tuple(f for f in fields_read(rs)
+                                         if f not in ("sid", "id", "point"))
     return fields
 
 

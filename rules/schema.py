@@ -44,8 +44,8 @@ from rules.limits import FINITE, MAX_COUNT, Count, PosCount, Priority, Text
 from rules.vocabulary import NODE_KINDS, NodeKind
 
 __all__ = [
-    "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "load_ruleset",
-    "ruleset_from_dict", "parse_condition", "resolve_ruleset_path", "LIBRARY",
+    "RuleError", "FACT_FIELDS", "POINTS", "OUTCOMES", "Cond", "Rule", "RuleSet", "fields_read",
+    "load_ruleset", "ruleset_from_dict", "parse_condition", "resolve_ruleset_path", "LIBRARY",
     "SourcingStrategy", "SourcingOutcome", "SplitOutcome", "CarrierOutcome", "ReorderOutcome",
     "PriorityOutcome", "BackorderOutcome", "hit_outcome", "outcome_data",
 ]
@@ -334,6 +334,20 @@ def _cond(node: Any, fields: dict[str, str], path: str) -> Cond:
         else:
             parts.append(_field_cond(key, spec, fields, sub))
     return parts[0] if len(parts) == 1 else Cond("and", tuple(parts))
+
+
+def fields_read(ruleset: RuleSet) -> tuple[str, ...]:
+    """The fact fields the conditions of ``ruleset`` read, sorted: a rule set's decision
+    depends on these facts only."""
+    found: set[str] = set()
+    stack = [r.when for r in ruleset.rules]
+    while stack:
+        cond = stack.pop()
+        if cond.kind in ("and", "or"):
+            stack.extend(cond.args)
+        elif cond.kind != "true":
+            found.add(cond.field)
+    return tuple(sorted(found))
 
 
 def parse_condition(when: Any, point: str, path: str = "when") -> Cond:

@@ -4,6 +4,10 @@ and the trace row it leaves.
 ``Decisions`` builds each point's facts from the ``OrderBook`` (and the shipment or node×SKU
 being decided), asks the ``Engine`` and appends a ``TraceRow``, so the model's pipeline only
 says *which* decision it needs and acts on the outcome.
+
+A rule set's decision depends only on the facts its conditions read (``fields_read``), so an
+order's facts hold just the fields some order-time rule set of the run reads: the decisions,
+and so the run, are those of the full facts.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import Any
 import simpy
 
 from rules.engine import Decision, Engine
-from rules.schema import FACT_FIELDS
+from rules.schema import FACT_FIELDS, fields_read
+from sim.core.conditions import Test, to_test
+from sim.core.conditions import first_match as first_hit
 from sim.core.fulfillment import Shipment
-from sim.core.records import HOURS, OrderBook, Trace
+from sim.core.records import HOURS, OrderBook, Trace, round_to
 from sim.core.rule_checks import REQUIRED_POINTS, check_rule_references, check_rules
 from sim.core.sourcing import Coverage
 from sim.scenario import Node, Scenario, Sku
@@ -24,6 +30,13 @@ __all__ = ["Decisions", "REQUIRED_POINTS", "check_rules", "check_rule_references
            "first_outcome"]
 
 _PRIORITY_FACTS = set(FACT_FIELDS["priority"])
+#: The points decided per order (or shipment), whose facts start from the order's.
+_ORDER_POINTS = ("sourcing", "split", "carrier", "priority", "backorder")
+#: Order facts in the order ``FACT_FIELDS`` names them; what the split and carrier points add.
+_ORDER_FIELDS = tuple(FACT_FIELDS["sourcing"])
+_COVERAGE_FIELDS = ("single_node_fill", "nodes_needed")
+_SHIPMENT_FIELDS = ("zone", "distance_mi", "node", "node_kind", "shipment_weight_lb",
+                    "shipment_units")
 
 
 def first_outcome(outcome: Any) -> Any:
@@ -49,13 +62,19 @@ class Decisions:
         #: ``id(decision)`` (with the subject, if any) → (the decision, its ``Trace``
         #: combination code); holding the decision keeps its id from being reused
         self._codes: dict[int | tuple[int, str], tuple[Decision, int]] = {}
-        #: per point with a compiled first-hit rule set: its predicates and, per rule, (its
-        #: decision, trace code) once first used
-        self._fast: dict[str, tuple[tuple, list]] = {}
-        for point in engine.rulesets:
-            preds = engine.first_predicates(point)
-            if preds is not None:
-                self._fast[point] = (preds, [None] * len(preds))
+        #: per point with a compiled first-hit rule set: its rules' conditions as tests and,
+        #: per rule, (its decision, trace code) once first used
+        self._fast: dict[str, tuple[list[Test], list]] = {}
+        for point, rs in engine.rulesets.items():
+            if engine.first_predicates(point) is not None:
+                self._fast[point] = ([to_test(r.when) for r in rs.rules], [None] * len(rs.rules))
+        # The fields the order-time rule sets read: the order facts built, and whether the
+        # split and carrier points add theirs.
+        read = {f for p in _ORDER_POINTS if p in engine.rulesets
+                for f in fields_read(engine.rulesets[p])}
+        self._order_fields = [f for f in _ORDER_FIELDS if f in read]
+        self._coverage_facts = any(f in read for f in _COVERAGE_FIELDS)
+        self._shipment_fields = [f for f in _SHIPMENT_FIELDS if f in read]
         # Per channel (kind, name) and per region (metro, state): what order facts name.
         self._channel_facts = [(ch.kind, ch.name) for ch in scenario.channels]
         self._region_facts = [(r.metro, r.state) for r in scenario.regions]
@@ -65,12 +84,7 @@ class Decisions:
         """Apply the point's rules to ``facts`` and record the decision in the trace."""
         fast = self._fast.get(point)
         if fast is not None and not subject:     # a compiled first-hit rule set
-            # rules.engine.first_match, spelt out: here it runs compiled, not as a Python call
-            i = -1
-            for k, matches in enumerate(fast[0]):
-                if matches(facts):
-                    i = k
-                    break
+            i = first_hit(fast[0], facts)
             if i >= 0:
                 hit = fast[1][i]
                 if hit is None:
@@ -94,21 +108,44 @@ class Decisions:
     # -- facts ------------------------------------------------------------------------------
 
     def order_facts(self, i: int, retry: bool) -> dict[str, Any]:
-        """Facts about order ``i`` every order-level point sees."""
+        """Facts about order ``i`` every order-level point sees (those the run's rules read)."""
+        return {f: self.order_fact(f, i, retry) for f in self._order_fields}
+
+    def order_fact(self, field: str, i: int, retry: bool) -> Any:
+        """The order fact ``field`` of order ``i`` (see ``rules.schema.FACT_FIELDS``)."""
         b = self._book
-        kind, name = self._channel_facts[b.channel[i]]
-        _, svc_name, promise = self._service_table[b.service[i]]
-        metro, state = self._region_facts[b.region[i]]
-        t = b.t[i]
-        return {"channel": kind, "channel_name": name, "service_level": svc_name,
-                "promise_days": promise, "order_value": b.fact_value[i], "units": b.units[i],
-                "lines": b.starts[i + 1] - b.starts[i], "weight_lb": b.fact_weight[i],
-                "region": metro, "state": state, "hour": int(t % HOURS),
-                "weekday": (self._weekday0 + int(t // HOURS)) % 7, "is_retry": retry,
-                "customer_tier": self._tier_names[b.tier[i]]}
+        if field == "channel":
+            return self._channel_facts[b.channel[i]][0]
+        if field == "order_value":
+            return b.fact_value[i]
+        if field == "channel_name":
+            return self._channel_facts[b.channel[i]][1]
+        if field == "service_level":
+            return self._service_table[b.service[i]][1]
+        if field == "promise_days":
+            return self._service_table[b.service[i]][2]
+        if field == "units":
+            return b.units[i]
+        if field == "lines":
+            return b.starts[i + 1] - b.starts[i]
+        if field == "weight_lb":
+            return b.fact_weight[i]
+        if field == "region":
+            return self._region_facts[b.region[i]][0]
+        if field == "state":
+            return self._region_facts[b.region[i]][1]
+        if field == "hour":
+            return int(b.t[i] % HOURS)
+        if field == "weekday":
+            return (self._weekday0 + int(b.t[i] // HOURS)) % 7
+        if field == "is_retry":
+            return retry
+        if field == "customer_tier":
+            return self._tier_names[b.tier[i]]
+        raise KeyError(field)
 
     def _age_hours(self, i: int) -> float:
-        return round(self._env._now - self._book.t[i], 3)
+        return round_to(self._env._now - self._book.t[i], 3)
 
     # -- decision points --------------------------------------------------------------------
 
@@ -121,17 +158,20 @@ class Decisions:
     def split(self, facts: dict[str, Any], i: int, cov: Coverage) -> Decision:
         """How order ``i`` may split, given what the ranked nodes can fill (``cov``); adds the
         coverage facts to ``facts``."""
-        facts["single_node_fill"] = cov.single is not None
-        facts["nodes_needed"] = len(cov.greedy) if cov.greedy is not None else 0
+        if self._coverage_facts:
+            facts["single_node_fill"] = cov.single is not None
+            facts["nodes_needed"] = len(cov.greedy) if cov.greedy is not None else 0
         return self.decide("split", facts, i)
 
     def shipment(self, facts: dict[str, Any], i: int, ship: Shipment,
                  node: Node) -> tuple[Decision, Decision | None]:
         """Carrier rules for a shipment of order ``i`` from ``node``, and its pick priority when
         the scenario has priority rules (else None)."""
-        cfacts = dict(facts, zone=ship.zone, distance_mi=round(ship.distance, 1),
-                      node=node.name, node_kind=node.kind,
-                      shipment_weight_lb=round(ship.weight, 3), shipment_units=ship.units)
+        cfacts = facts              # the rules read no shipment fact: the order's, unchanged
+        if self._shipment_fields:
+            cfacts = dict(facts)
+            for f in self._shipment_fields:
+                cfacts[f] = _shipment_fact(f, ship, node)
         carrier = self.decide("carrier", cfacts, i)
         if not self.has_priority:
             return carrier, None
@@ -184,3 +224,18 @@ class Decisions:
             if key not in out:
                 out[key] = self.engine.outcome_record(ruleset, tuple(matched.split(",")))
         return out
+
+
+def _shipment_fact(field: str, ship: Shipment, node: Node) -> Any:
+    """The carrier-point fact ``field`` of a shipment from ``node``."""
+    if field == "zone":
+        return ship.zone
+    if field == "distance_mi":
+        return round_to(ship.distance, 1)
+    if field == "node":
+        return node.name
+    if field == "node_kind":
+        return node.kind
+    if field == "shipment_weight_lb":
+        return round_to(ship.weight, 3)
+    return ship.units

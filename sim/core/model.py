@@ -596,7 +596,7 @@ class World:
             return True, primary
         fillable = 0
         for k, strat in enumerate(strategies):
-            ranked = self.ranker.rank(strat, view.region, facts["units"], book.weight[i], view,
+            ranked = self.ranker.rank(strat, view.region, book.units[i], book.weight[i], view,
                                       bypass or (dated and today in strat.capacity_bypass_dates))
             if self._pickup_terms[book.channel[i]] is not None:    # picked where it is collected
                 store = self._pickup_store[book.region[i]]
@@ -696,7 +696,7 @@ class World:
         extra = svc.rate(host.zone, host.parcel_weight + weight) - before
         spec = self.sc.nodes[n]
         saved = spec.handling.per_order + view.ship_cost(n, weight) - extra
-        if saved <= 0 or n not in self.ranker.rank(strat, view.region, facts["units"], weight,
+        if saved <= 0 or n not in self.ranker.rank(strat, view.region, book.units[i], weight,
                                                    view, bypass):
             return False
         self._start_fulfilment(i, 1, False)

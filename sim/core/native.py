@@ -20,10 +20,11 @@ import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent
-#: The modules compiled: the ones a run spends its time in (the clock, events, records and
-#: stock bookkeeping, decisions, sourcing, carriers, pick floors, returns and the World itself).
-MODULES = ("clock", "events", "records", "network", "inventory", "decisions", "sourcing", "carrier",
-           "fulfillment", "returns", "model")
+#: The modules compiled: the ones a run spends its time in (the clock, rule conditions, events,
+#: records and stock bookkeeping, decisions, sourcing, carriers, pick floors, returns and the
+#: World itself).
+MODULES = ("clock", "conditions", "events", "records", "network", "inventory", "decisions",
+           "sourcing", "carrier", "fulfillment", "returns", "model")
 #: Written by ``build``: the source hashes compiled, and by what.
 STAMP = CORE / "_compiled.json"
 #: mypyc's shared library of the group (``sim/core/native__mypyc…so``).

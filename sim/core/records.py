@@ -22,7 +22,8 @@ import numpy as np
 from sim.core.demand import Demand
 from sim.scenario import Sku
 
-__all__ = ["HOURS", "Status", "TraceRow", "Trace", "Catalog", "OrderBook", "rounded"]
+__all__ = ["HOURS", "Status", "TraceRow", "Trace", "Catalog", "OrderBook", "rounded",
+           "round_to"]
 
 HOURS = 24.0
 
@@ -168,6 +169,17 @@ def rounded(x: np.ndarray, ndigits: int) -> np.ndarray:
     for j in np.flatnonzero(risky).tolist():
         out[j] = round(float(x[j]), ndigits)
     return out
+
+
+def round_to(x: float, ndigits: int) -> float:
+    """``round(x, ndigits)``, the very double the builtin gives, for one number: the rule of
+    ``rounded`` (which says why it is exact) in scalar form, without the builtin's decimal
+    conversion (rules see a few rounded facts per order)."""
+    scale = 10.0 ** ndigits
+    y = x * scale
+    if abs(y) < 1073741824.0 and abs(abs(y - math.trunc(y)) - 0.5) > 1e-6:    # 2 ** 30
+        return math.copysign(float(round(y)), y) / scale        # np.rint(y), sign of zero too
+    return round(x, ndigits)
 
 
 #: Orders-table columns read from the book after the demand columns: (name, book column, dtype).

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from rules.compiled import CompiledBackend
 from rules.engine import make_engine
 from rules.lab.fuzz import (
     FUZZ_POINTS,
@@ -23,7 +24,8 @@ from rules.lab.fuzz import (
     random_ruleset,
 )
 from rules.lab.lint import DURABLE_MAX_GROUPS, condition_groups, durable_safe
-from rules.schema import ruleset_from_dict
+from rules.schema import fields_read, ruleset_from_dict
+from sim.core.conditions import first_match, holds, to_test
 
 N_FACTS = 120_000
 
@@ -115,3 +117,24 @@ def test_named_edge_cases_agree(when, facts, expected, policy):
             got[backend] = eng.decide("sourcing", facts)
     assert got["durable"].winner == got["compiled"].winner == expected
     assert got["durable"].matched == got["compiled"].matched
+
+
+def test_the_model_cores_condition_tests_match_as_the_compiled_backend():
+    """``sim.core.conditions`` (the rule conditions a run evaluates) finds the first match the
+    compiled backend finds, on random first-hit rule sets of every point and random facts
+    (values on and near the rules' constants, and missing fields)."""
+    rng = random.Random(20261201)
+    backend = CompiledBackend()
+    checked = matched = 0
+    for k in range(120):
+        rs = random_ruleset(rng, FUZZ_POINTS[k % len(FUZZ_POINTS)], "first")
+        tests = [to_test(r.when) for r in rs.rules]
+        for facts in random_facts(rng, rs, 100, p_missing=0.1):
+            want = backend.matches(rs, facts, first_only=True)
+            assert first_match(tests, facts) == (want[0] if want else -1), (rs.rules, facts)
+            for test, pred in zip(tests, backend.predicates(rs), strict=True):
+                assert holds(test, facts) == bool(pred(facts))
+            checked += 1
+            matched += bool(want)
+    assert checked == 12_000 and 1_000 < matched < checked
+    assert fields_read(rs) == tuple(sorted({c.field for r in rs.rules for c in _leaves(r.when)}))

@@ -1,6 +1,6 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
-(``next``/``take``), the order book's vectorised rounding and deadlines and the shipments
-table's chunks (the stock time integrals are checked against the event log in
+(``next``/``take``), the order book's vectorised rounding and deadlines, the scalar rounding
+of rule facts and the shipments table's chunks (the stock time integrals are checked against the event log in
 ``test_inventory``)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sim.core.demand import generate_demand
 from sim.core.fulfillment import SHIPMENT_COLUMNS, Shipment, ShipmentTable, shipment_row
-from sim.core.records import Catalog, OrderBook, rounded
+from sim.core.records import Catalog, OrderBook, round_to, rounded
 from sim.core.rng import BlockSampler, stream
 from sim.scenario.dists import Uniform
 
@@ -58,6 +58,26 @@ def test_rounded_is_the_builtin_round_bit_for_bit():
     for ndigits in (2, 3):
         want = np.array([round(float(v), ndigits) for v in xs])
         assert np.array_equal(_bits(rounded(xs, ndigits)), _bits(want))
+
+
+def test_round_to_is_the_builtin_round_bit_for_bit():
+    rng = np.random.default_rng(1)
+    xs = np.concatenate([rng.random(20_000) * 3000, np.round(rng.random(5000) * 500, 2) * 3,
+                         np.arange(0, 30, 0.0005), -rng.random(1000), rng.random(1000) * 1e9,
+                         [0.0, -0.0, -0.0001, -0.04, 2.675, 0.125, 0.05, 1e300, -1e300, 5e-324,
+                          math.inf, -math.inf, math.nan]]).tolist()
+    for ndigits in (1, 2, 3, 4):
+        want = np.array([round(v, ndigits) for v in xs])
+        got = np.array([round_to(v, ndigits) for v in xs])
+        assert np.array_equal(_bits(got), _bits(want)), ndigits
+    assert math.copysign(1.0, round_to(-0.0001, 3)) == -1.0       # -0.0, as the builtin
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False), st.sampled_from([1, 2, 3, 4]))
+def test_round_to_matches_round_for_any_float(value, ndigits):
+    assert _bits(np.array([round_to(value, ndigits)])) == _bits(np.array([round(value,
+                                                                                 ndigits)]))
 
 
 @settings(max_examples=300, deadline=None)
