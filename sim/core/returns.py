@@ -4,12 +4,15 @@ node, and how many go back into stock.
 Everything about a return is decided when its parcel is delivered, from streams
 ``returns/<channel>`` (units and grading) and ``returns/<channel>/delay``, so routing rules
 never shift the draws of other parts of the model. The stock effect happens when the return
-arrives (if that is before the run ends).
+arrives (if that is before the run ends). ``Binomials`` draws the units and grading: NumPy's
+binomial numbers, without a NumPy call per line.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +21,7 @@ from sim.core.rng import BlockSampler, stream
 from sim.scenario import Scenario
 from sim.scenario.models import Returns
 
-__all__ = ["Return", "ReturnDesk", "RETURN_COLUMNS", "return_columns"]
+__all__ = ["Return", "ReturnDesk", "RETURN_COLUMNS", "return_columns", "Binomials"]
 
 #: Columns of the returns table: one row per returned line.
 RETURN_COLUMNS = ("order", "due", "node", "sku", "qty", "restocked", "cost", "arrived")
@@ -38,6 +41,66 @@ class Return:
     arrived: bool = False
 
 
+class Binomials:
+    """``rng.binomial(n, p)``, one draw at a time: the very numbers of those calls, in order.
+
+    NumPy draws a binomial with ``min(p, 1 - p) × n ≤ 30`` by inversion from uniform draws
+    of its generator (``random_binomial_inversion`` in NumPy's ``distributions.c``); this
+    is that algorithm, on the same uniforms, drawn a block at a time (``rng.random(k)`` gives
+    the same doubles as ``k`` calls). A draw NumPy makes otherwise (BTPE, for large ``n``,
+    or an invalid argument, which NumPy refuses) goes to ``rng.binomial`` itself, after
+    putting the generator back to where the uniforms used so far leave it."""
+
+    def __init__(self, rng: np.random.Generator, block: int = 1024):
+        self._rng, self._block = rng, block
+        self._start: Any = None          # the generator's state where the block starts
+        self._uniforms: list[float] = []
+        self._next = 0                   # index of the next unused uniform of the block
+
+    def draw(self, n: int, p: float) -> int:
+        """A binomial(``n``, ``p``) number, as ``rng.binomial(n, p)`` would draw it now."""
+        if n >= 0 and 0.0 <= p <= 1.0:           # else NumPy refuses the arguments
+            if n == 0 or p == 0.0:
+                return 0
+            if p <= 0.5 and p * n <= 30.0:
+                return self._inversion(n, p)
+            if p > 0.5 and (1.0 - p) * n <= 30.0:
+                return n - self._inversion(n, 1.0 - p)
+        return self._numpy(n, p)
+
+    def _uniform(self) -> float:
+        if self._next == len(self._uniforms):
+            self._start = self._rng.bit_generator.state
+            self._uniforms = self._rng.random(self._block).tolist()
+            self._next = 0
+        u = self._uniforms[self._next]
+        self._next += 1
+        return u
+
+    def _inversion(self, n: int, p: float) -> int:
+        q = 1.0 - p
+        qn = math.exp(n * math.log(q))
+        mean = n * p
+        bound = int(min(float(n), mean + 10.0 * math.sqrt(mean * q + 1)))
+        x, px, u = 0, qn, self._uniform()
+        while u > px:
+            x += 1
+            if x > bound:
+                x, px, u = 0, qn, self._uniform()
+            else:
+                u -= px
+                px = ((n - x + 1) * p * px) / (x * q)
+        return x
+
+    def _numpy(self, n: int, p: float) -> int:
+        if self._uniforms:               # rewind the block to the uniforms used
+            self._rng.bit_generator.state = self._start
+            if self._next:
+                self._rng.random(self._next)
+            self._uniforms, self._next = [], 0
+        return int(self._rng.binomial(n, p))
+
+
 class ReturnDesk:
     """Decides the returns of delivered parcels for one run."""
 
@@ -49,7 +112,8 @@ class ReturnDesk:
         factor = [by_class.get(c, 1.0) for c in net.sku_class]
         self._rate = [[min(1.0, spec.rate_by_channel.get(ch.name, spec.rate) * f)
                        for f in factor] for ch in scenario.channels]
-        self._rng = [stream(scenario.seed, f"returns/{ch.name}") for ch in scenario.channels]
+        self._draws = [Binomials(stream(scenario.seed, f"returns/{ch.name}"))
+                       for ch in scenario.channels]
         self._delay = [BlockSampler(spec.delay_days, stream(scenario.seed,
                                                             f"returns/{ch.name}/delay"))
                        for ch in scenario.channels]
@@ -66,16 +130,16 @@ class ReturnDesk:
     def on_delivery(self, order: int, channel: int, region: int, delivered: float,
                     skus: list[int], qtys: list[int]) -> Return | None:
         """The return of a parcel delivered at ``delivered`` (hours), or None."""
-        binomial = self._rng[channel].binomial
-        # One scalar draw per line, in line order: the same numbers as one array draw
-        # (NumPy loops over the elements alike) at a fraction of the call overhead.
-        back = list(map(binomial, qtys, map(self._rate[channel].__getitem__, skus)))
+        draw, rate = self._draws[channel].draw, self._rate[channel]
+        # One draw per line, in line order: the numbers of one array draw (NumPy loops over
+        # the elements alike).
+        back = [draw(q, rate[s]) for s, q in zip(skus, qtys, strict=True)]
         if not any(back):
             return None
         lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]
         r_skus, r_qtys = [s for s, _ in lines], [q for _, q in lines]
         share = self.spec.restock_share
-        restock = [binomial(q, share) for q in r_qtys]
+        restock = [draw(q, share) for q in r_qtys]
         dest = self._dest[region]
         node = next((n for n in dest if all(self._carried[n, s] for s in r_skus)),
                     dest[0] if dest else -1)

@@ -1,7 +1,7 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
 (``next``/``take``), the order book's vectorised rounding and deadlines, the scalar rounding
-of rule facts and the shipments table's chunks (the stock time integrals are checked against the event log in
-``test_inventory``)."""
+of rule facts, the shipments table's chunks and the returns' binomial draws (the stock time
+integrals are checked against the event log in ``test_inventory``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import math
 import operator
 
 import numpy as np
+import pytest
 from conftest import make_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from sim.core.demand import generate_demand
 from sim.core.fulfillment import SHIPMENT_COLUMNS, Shipment, ShipmentTable, shipment_row
 from sim.core.records import Catalog, OrderBook, round_to, rounded
+from sim.core.returns import Binomials
 from sim.core.rng import BlockSampler, stream
 from sim.scenario.dists import Uniform
 
@@ -123,3 +125,19 @@ def test_shipment_table_keeps_every_row_across_buffers_in_id_order():
     assert table["id"].dtype == np.int64 and table["weight"].dtype == np.float64
     assert table["switched"].dtype == bool and table["carrier_rule"].dtype == object
     assert shipment_row(ships[0]) == operator.attrgetter(*SHIPMENT_COLUMNS)(ships[0])
+
+
+def test_binomials_draw_numpys_binomial_numbers_one_at_a_time():
+    rng = np.random.default_rng(11)
+    args = [(int(n), float(p)) for n, p in zip(rng.integers(0, 12, 3000),
+                                                rng.choice([0.0, 0.03, 0.1, 0.35, 0.5, 0.5001,
+                                                            0.8, 0.97, 1.0], 3000),
+                                                strict=True)]
+    args[500:500] = [(400, 0.3), (1, 0.2), (250, 0.9), (61, 0.5), (60, 0.5), (3, 1.0)]  # BTPE too
+    ref = stream(4, "returns/web")
+    want = [int(ref.binomial(n, p)) for n, p in args]
+    draws = Binomials(stream(4, "returns/web"), block=64)
+    assert [draws.draw(n, p) for n, p in args] == want
+    assert sum(want) > 3000
+    with pytest.raises(ValueError):
+        draws.draw(3, 1.5)                   # refused as NumPy refuses it
