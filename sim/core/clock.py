@@ -1,17 +1,20 @@
-"""The run's clock: SimPy's event queue, driven by a compiled loop, and plain scheduled calls.
+"""The run's clock: SimPy's event queue and a compiled queue of plain calls, run as one.
 
 Most of what the model schedules is "call this in ``d`` hours" (a pick ending, a parcel
-arriving, the next order). ``Clock.call_in`` puts a ``Call`` on SimPy's own queue with the same
-(time, priority, sequence) key a ``Timeout`` would get, so SimPy's processes (stock reviews,
-disruptions) and these calls interleave exactly as they would with timeouts; a ``Call`` is
-just cheaper to make than a ``Timeout`` (no Python ``__init__``). ``Clock.run_until`` is
-``Environment.run(until=t)``, the same steps in the same order, as a loop of compiled code.
+arriving, the next order). ``Clock.call_in`` queues a ``Call`` with the (time, priority,
+sequence) key a SimPy ``Timeout`` made now would get, its sequence number from SimPy's own
+counter, in the clock's queue: a heap of ``Call`` objects whose keys compare in compiled code
+(SimPy's heap compares tuples of Python objects, a few thousand instructions an event in a
+heap of thousands). ``run_until`` and ``run_until_processed`` are ``Environment.run`` with a
+time or an event: they take the next event from whichever queue holds the smaller key, so
+SimPy's processes (stock reviews, disruptions) and the calls interleave exactly as they would
+with timeouts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heappop
 from itertools import count
 from typing import Any
 
@@ -20,38 +23,56 @@ from simpy.events import NORMAL, URGENT
 
 __all__ = ["Call", "Clock"]
 
+
 class Call:
-    """A scheduled call, in the shape SimPy's ``Environment.step`` processes: its callbacks
-    run, in order, with the call as argument, when it comes due. It never fails."""
+    """A call due at ``t`` (``priority``, then ``seq``, break ties): ``fn(call)``."""
 
-    __slots__ = ("callbacks", "_ok", "_value")
+    __slots__ = ("t", "priority", "seq", "fn")
 
-    def __init__(self, callback: Callable[[Any], None]):
-        self.callbacks: list[Callable[[Any], None]] | None = [callback]
-        self._ok = True
-        self._value: Any = None
+    def __init__(self, t: float, priority: int, seq: int, fn: Callable[[Any], None]):
+        self.t, self.priority, self.seq, self.fn = t, priority, seq, fn
+
+
+def _before(a: Call, b: Call) -> bool:
+    """Whether ``a`` is due before ``b``."""
+    if a.t != b.t:
+        return a.t < b.t
+    if a.priority != b.priority:
+        return a.priority < b.priority
+    return a.seq < b.seq
 
 
 class Clock:
-    """The environment's queue and sequence counter, held for scheduling and stepping."""
+    """The environment's queue and sequence counter, and the queue of calls: one per run,
+    shared by everything that schedules (the World, its stations and its stock)."""
 
     def __init__(self, env: simpy.Environment):
         self.env = env
         # (time, priority, sequence, event); a process starting at 0 is due at the int 0
-        self._queue: list[Any] = env._queue
+        self._events: list[Any] = env._queue
         self._eid: count[int] = env._eid
-
-    def start(self, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(call)`` now, before the other events due now: where a process
-        started now would take its first step."""
-        heappush(self._queue, (self.env._now, URGENT, next(self._eid), Call(callback)))
+        self._calls: list[Call] = []          # a binary heap by (t, priority, seq)
 
     def call_in(self, delay: float, callback: Callable[[Any], None]) -> None:
         """Call ``callback(call)`` ``delay`` hours from now (after everything already due by
         then, as a ``Timeout`` made now would be)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Call(callback)))
+        self._push(Call(self.env._now + delay, NORMAL, next(self._eid), callback))
+
+    def start(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(call)`` now, before the other events due now: where a process
+        started now would take its first step."""
+        self._push(Call(self.env._now, URGENT, next(self._eid), callback))
+
+    def pending(self) -> int:
+        """Calls and events still queued."""
+        return len(self._calls) + len(self._events)
+
+    def clear(self) -> None:
+        """Drop every queued call and event (they never happen)."""
+        self._calls.clear()
+        self._events.clear()
 
     def run_until(self, until: float) -> None:
         """``env.run(until=until)``: process every event due before ``until``, in SimPy's
@@ -63,21 +84,83 @@ class Clock:
         stop._ok = True
         stop._value = None
         env.schedule(stop, URGENT, until - env._now)
-        queue = self._queue
-        while queue:
-            now, _, _, event = heappop(queue)
-            env._now = now
-            if event is stop:
-                stop.callbacks = None
-                return
-            callbacks = event.callbacks
-            event.callbacks = None
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                # A failed event nobody handled: raise its exception, as SimPy does.
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
-        raise RuntimeError(f'No scheduled events left but "until" event was not triggered: '
-                           f"{stop}")
+        while self._step(stop):
+            pass
+
+    def run_until_processed(self, until: Any) -> None:
+        """``env.run(until=event)``: process events until the SimPy event ``until`` has been
+        processed (its ``callbacks`` are then None: typed ``Any``, as SimPy types them a
+        list)."""
+        while until.callbacks is not None and self._step(None):
+            pass
+
+    def _step(self, stop: simpy.Event | None) -> bool:
+        """Process the next call or event; False when it is ``stop``."""
+        calls, events = self._calls, self._events
+        if calls and (not events or _call_first(calls[0], events[0])):
+            call = self._pop()
+            self.env._now = call.t
+            call.fn(call)
+            return True
+        if not events:
+            raise RuntimeError('No scheduled events left but "until" event was not '
+                               f"triggered: {stop}")
+        now, _, _, event = heappop(events)
+        self.env._now = now
+        if stop is not None and event is stop:
+            stop.callbacks = None  # type: ignore[assignment]   # processed, as SimPy marks it
+            return False
+        callbacks = event.callbacks
+        event.callbacks = None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            # A failed event nobody handled: raise its exception, as SimPy does.
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+        return True
+
+    def _push(self, call: Call) -> None:
+        heap = self._calls
+        heap.append(call)
+        pos = len(heap) - 1
+        while pos > 0:
+            parent = (pos - 1) >> 1
+            above = heap[parent]
+            if not _before(call, above):
+                break
+            heap[pos] = above
+            pos = parent
+        heap[pos] = call
+
+    def _pop(self) -> Call:
+        heap = self._calls
+        last = heap.pop()
+        if not heap:
+            return last
+        first = heap[0]
+        n, pos = len(heap), 0
+        while True:
+            child = 2 * pos + 1
+            if child >= n:
+                break
+            if child + 1 < n and _before(heap[child + 1], heap[child]):
+                child += 1
+            if not _before(heap[child], last):
+                break
+            heap[pos] = heap[child]
+            pos = child
+        heap[pos] = last
+        return first
+
+
+def _call_first(call: Call, event: Any) -> bool:
+    """Whether ``call`` is due before the SimPy queue entry ``event`` (time, priority, seq,
+    event)."""
+    t = event[0]
+    if call.t != t:
+        return call.t < t
+    if call.priority != event[1]:
+        return call.priority < event[1]
+    return call.seq < event[2]

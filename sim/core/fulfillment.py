@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
-import simpy
 
 from rules.schema import CarrierOutcome
 from sim.core.clock import Clock
@@ -157,11 +156,11 @@ class Station:
     next one. Each pick is then a single scheduled call (plus one when it must wait for the
     shift), which keeps the hot path to the events that carry time."""
 
-    def __init__(self, env: simpy.Environment, index: int, spec: Node, calendar: ShiftCalendar,
+    def __init__(self, clock: Clock, index: int, spec: Node, calendar: ShiftCalendar,
                  rng, log: EventSink, on_packed: Callable[[Shipment], None],
                  on_pick: Callable[[Shipment], bool] | None = None):
-        self.env, self.index, self.spec, self.calendar = env, index, spec, calendar
-        self.clock = Clock(env)
+        self.clock, self.env = clock, clock.env
+        self.index, self.spec, self.calendar = index, spec, calendar
         self.log, self.on_packed = log, on_packed
         self.on_pick = on_pick          # False: the shelf check rejected the shipment
         self.busy_hours = 0.0

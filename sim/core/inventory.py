@@ -28,7 +28,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from rules.schema import ReorderOutcome
 from sim.core.clock import Clock
@@ -101,11 +100,11 @@ class Stock:
     """Stock levels, replenishment and exact time integrals of one run (lists of lists: fast
     scalar updates on the hot path)."""
 
-    def __init__(self, env: simpy.Environment, net: Network, log: EventSink, horizon: float,
+    def __init__(self, clock: Clock, net: Network, log: EventSink, horizon: float,
                  warmup: float, on_receipt: Callable[[int, int], None]):
         sc = net.scenario
-        self.env, self.log, self.horizon, self.warmup = env, log, horizon, warmup
-        self.clock = Clock(env)
+        self.clock, self.env = clock, clock.env
+        self.log, self.horizon, self.warmup = log, horizon, warmup
         self.on_receipt = on_receipt
         self.opening = net.opening.copy()
         self.carried = net.carried
@@ -443,7 +442,7 @@ class Stock:
         self.log.add(now, Ev.TRANSFER_OUT, node=src, sku=s, qty=qty, value=dest)
         self._deliver(dest, s, qty, 0.0)
 
-    def _receive_at_launch(self, node: int, s: int, qty: int, _launch: simpy.Event) -> None:
+    def _receive_at_launch(self, node: int, s: int, qty: int, _launch: object) -> None:
         """``_receive``, called back when a pre-order SKU launches."""
         self._receive(node, s, qty)
 

@@ -205,7 +205,7 @@ class World:
         self.book = OrderBook(self.demand, self.catalog)
         self.decisions = Decisions(engine, self.env, scenario, self.book, self.weekday0)
         # Stock and operations
-        self.stock = Stock(self.env, self.net, self.log, self.horizon,
+        self.stock = Stock(self.clock, self.net, self.log, self.horizon,
                            scenario.warmup_days * HOURS, self._release_backorders)
         # Pre-orders: launch hour per pre-order SKU (0 for others); stock arrives at launch.
         self._launch_h = [max(0.0, (sku.launch_date - scenario.start_date).days * HOURS)
@@ -223,7 +223,7 @@ class World:
             w.t.tolist(), w.node.tolist(), w.sku.tolist(), w.qty.tolist())
         self._next_order = self._next_walk_in = 0      # the next to arrive
         seed = scenario.seed
-        self.stations = [Station(self.env, n, spec, self.net.calendars[n],
+        self.stations = [Station(self.clock, n, spec, self.net.calendars[n],
                                  stream(seed, f"service/{spec.name}"), self.log, self._packed,
                                  self._shelf_check if spec.record_accuracy < 1
                                  or scenario.brokering.atp_sync_minutes else None)
@@ -329,7 +329,7 @@ class World:
         finally:
             # Events still scheduled (returns and deliveries due after the end) never happen:
             # dropping them frees their objects now, not at the next collection.
-            self.env._queue.clear()
+            self.clock.clear()
             for name in _RUN_STATE:
                 delattr(self, name)
             if collecting:
@@ -382,7 +382,7 @@ class World:
         env = self.env
         self._drained = env.event()
         cap = env.timeout(self.sc.drain_days * HOURS)
-        env.run(until=env.any_of([self._drained, cap]))
+        self.clock.run_until_processed(env.any_of([self._drained, cap]))
         if self._queued():
             busy = max(self.stations, key=lambda st: st.in_queue)
             raise SimulationError(
@@ -897,7 +897,7 @@ class World:
                 self.stock.restock(ret.node, s, k)
             self.log.add(self.env._now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
 
-    def _await_at_store(self, ship: Shipment, store: int, _arrived: simpy.Event) -> None:
+    def _await_at_store(self, ship: Shipment, store: int, _arrived: object) -> None:
         """``_await_customer``, called back when the parcel arrives at the pickup store."""
         self._await_customer(ship, store)
 
