@@ -151,7 +151,8 @@ _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance"
               "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
               "decisions",
               "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
-              "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
+              "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded",
+              "_pickup_store",
               "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch", "_preorder_release",
               "_inspected_lines", "_missing_lines", "_rejections", "_outage_reroutes", "_desk",
               "_returns", "_delay", "_live", "_shipments", "_next_shipment", "_holds",
@@ -170,7 +171,8 @@ class World:
                      "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
                      "decisions",
                      "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
-                     "_walk_in_outcome", "stations", "_shelf", "_excluded", "_pickup_store",
+                     "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded",
+                     "_pickup_store",
                      "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch",
                      "_preorder_release", "_inspected_lines", "_missing_lines", "_rejections",
                      "_outage_reroutes", "_desk", "_returns", "_delay", "_live", "_shipments",
@@ -230,6 +232,7 @@ class World:
                          for n, spec in enumerate(scenario.nodes)]
         # Record accuracy: each reserved line is found with the node's accuracy (stream
         # accuracy/<node>); a rejected shipment's lines are re-sourced without that node.
+        self._accuracy = [spec.record_accuracy for spec in scenario.nodes]
         self._shelf = [BlockSampler(Uniform(kind="uniform", low=0.0, high=1.0),
                                     stream(seed, f"accuracy/{spec.name}"))
                        for spec in scenario.nodes]
@@ -727,16 +730,21 @@ class World:
         the parcel, its found units go back to available stock, and the lines of each of its
         shipments are sourced again elsewhere."""
         node = ship.node
-        p, take = self.sc.nodes[node].record_accuracy, self._shelf[node].take
+        p, shelf = self._accuracy[node], self._shelf[node]
         if not ship.riders and ship.short is None:       # most parcels: one shipment
             self._inspected_lines[node] += len(ship.skus)
-            gone = [u > p for u in take(len(ship.skus))]
+            if len(ship.skus) == 1:                      # most shipments: one line
+                if shelf.next() > p:
+                    self._reject(ship, [True])
+                    return False
+                return True
+            gone = [u > p for u in shelf.take(len(ship.skus))]
             if any(gone):
                 self._reject(ship, gone)
                 return False
             return True
         parcel = (ship, *ship.riders)
-        missing = [[u > p for u in take(len(m.skus))] for m in parcel]
+        missing = [[u > p for u in shelf.take(len(m.skus))] for m in parcel]
         self._inspected_lines[node] += sum(len(m.skus) for m in parcel)
         if not any(any(x) for x in missing) and not any(m.short and any(m.short)
                                                          for m in parcel):

@@ -9,7 +9,7 @@ deterministic: ties break by node index.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from rules.schema import SourcingStrategy, SplitOutcome
 from sim.core.network import Network
@@ -129,12 +129,15 @@ def rank_nodes(strat: SourcingStrategy, net: Network, region: int, units: int, w
     return sorted(cands, key=key)
 
 
-class Coverage(NamedTuple):
-    """What the ranked nodes can fill right now (a tuple: one is built per sourcing attempt)."""
+class Coverage:
+    """What the ranked nodes can fill right now (one is built per sourcing attempt)."""
 
-    single: int | None                  # best-ranked node that fills every line
-    greedy: Plan | None                 # nodes in rank order taking what they can, or None
-    lines_fillable: int                 # lines some ranked node could fill alone
+    __slots__ = ("single", "greedy", "lines_fillable")
+
+    def __init__(self, single: int | None, greedy: Plan | None, lines_fillable: int):
+        self.single = single                  # best-ranked node that fills every line
+        self.greedy = greedy                  # nodes in rank order taking what they can, or None
+        self.lines_fillable = lines_fillable  # lines some ranked node could fill alone
 
 
 def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list[int]],

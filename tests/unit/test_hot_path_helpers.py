@@ -1,7 +1,8 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
 (``next``/``take``), the order book's vectorised rounding and deadlines, the scalar rounding
-of rule facts, the shipments table's chunks and the returns' binomial draws (the stock time
-integrals are checked against the event log in ``test_inventory``)."""
+of rule facts, the shipments table's and the decision trace's buffers and the returns'
+binomial draws (the stock time integrals are checked against the event log in
+``test_inventory``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from sim.core.demand import generate_demand
 from sim.core.fulfillment import SHIPMENT_COLUMNS, Shipment, ShipmentTable, shipment_row
-from sim.core.records import Catalog, OrderBook, round_to, rounded
+from sim.core.records import Catalog, OrderBook, Trace, TraceRow, round_to, rounded
 from sim.core.returns import Binomials
 from sim.core.rng import BlockSampler, stream
 from sim.scenario.dists import Uniform
@@ -141,3 +142,19 @@ def test_binomials_draw_numpys_binomial_numbers_one_at_a_time():
     assert sum(want) > 3000
     with pytest.raises(ValueError):
         draws.draw(3, 1.5)                   # refused as NumPy refuses it
+
+
+def test_trace_reads_back_every_row_across_its_buffers():
+    rows = [TraceRow(k * 0.5 if k else 0, k % 97 - 1, ("sourcing", "split")[k % 2], "rs#1",
+                     f"rule-{k % 3}", f"rule-{k % 3},x", "" if k % 5 else "n/s")
+            for k in range(Trace.BUFFER * 2 + 77)]
+    trace = Trace(rows[:10])
+    for row in rows[10:]:
+        trace.append(row)
+    assert len(trace) == len(rows) and trace == rows and list(trace) == rows
+    assert trace[Trace.BUFFER + 3] == rows[Trace.BUFFER + 3] and trace[-1] == rows[-1]
+    t, order, code = trace.columns()
+    assert t == [r.t for r in rows] and order.tolist() == [r.order for r in rows]
+    assert [trace.combinations()[c][2] for c in code.tolist()] == [r.winner for r in rows]
+    trace.append(rows[0])                                   # buffered again, read again
+    assert trace[-1] == rows[0] and len(trace.columns()[1]) == len(rows) + 1
