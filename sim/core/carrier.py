@@ -34,19 +34,20 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
                     ) -> tuple[list[Option], Option]:
     """The services ``out`` allows for this parcel, cheapest first (then earliest delivery,
     then service index), each with its delivery time less ``offset``; and the fastest one."""
-    spec = net.scenario.nodes[node]
+    cutoff = net.scenario.nodes[node].cutoff_hour
     weekday0 = net.scenario.start_date.weekday()
+    carriers, names = out.carriers, out.services
     options = []
     for s in services:
         if not s.takes(weight_lb):
             continue
-        if out.carriers is not None and s.carrier not in out.carriers:
+        if carriers is not None and s.carrier not in carriers:
             continue
-        if out.services is not None and s.name not in out.services:
+        if names is not None and s.name not in names:
             continue
-        ship = next_pickup(ready_at, spec.cutoff_hour, s.spec.pickup_hour, s.spec.pickup_days,
-                           weekday0)
-        eta = ship + 24.0 * s.spec.transit_days[zone - 1]
+        spec = s.spec
+        ship = next_pickup(ready_at, cutoff, spec.pickup_hour, spec.pickup_days, weekday0)
+        eta = ship + 24.0 * spec.transit_days[zone - 1]
         options.append((s.rate(zone, weight_lb), eta - offset, s.index, s))
     if not options:
         raise ValueError(f"no carrier service is allowed by the carrier rule for a "
@@ -60,7 +61,11 @@ def _select(out: CarrierOutcome, options: list[Option], fastest: Option,
     """The option ``out``'s strategy picks (``options`` cheapest first; ``deadline`` on the
     same clock as their delivery times)."""
     if out.strategy == "cheapest_on_time":
-        best = next((o for o in options if o[1] <= deadline), fastest)
+        best = fastest
+        for o in options:                  # cheapest first: the first on time
+            if o[1] <= deadline:
+                best = o
+                break
     elif out.strategy == "fastest":
         best = fastest
     else:
@@ -85,9 +90,10 @@ class ServicePicker:
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[list[Option], Option]] = {}
-        #: id(outcome) → (the outcome, the part of the memo key it decides); holding the
-        #: outcome keeps its id from being reused
-        self._outcomes: dict[int, tuple[CarrierOutcome, tuple]] = {}
+        #: id(outcome) → (the outcome, the number of its (strategy, carriers, services), the
+        #: part of the memo key it decides); holding the outcome keeps its id from being reused
+        self._outcomes: dict[int, tuple[CarrierOutcome, int]] = {}
+        self._outcome_keys: dict[tuple, int] = {}
         self._weekday0 = net.scenario.start_date.weekday()
 
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
@@ -110,9 +116,10 @@ class ServicePicker:
         tod = ready - base
         known = self._outcomes.get(id(out))
         if known is None or known[0] is not out:
-            known = self._outcomes[id(out)] = (out, (
-                out.strategy, out.carriers and tuple(out.carriers),
-                out.services and tuple(out.services)))
+            what = (out.strategy, out.carriers and tuple(out.carriers),
+                    out.services and tuple(out.services))
+            number = self._outcome_keys.setdefault(what, len(self._outcome_keys))
+            known = self._outcomes[id(out)] = (out, number)
         # Relative to the ready day, the options depend on the weekday, not the date.
         key = (known[1], node, zone, bisect.bisect_left(self._bounds, weight_lb),
                (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
