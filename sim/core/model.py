@@ -823,7 +823,8 @@ class World:
         self._live[ship.id] = ship
         unit_cost = self.catalog.cost
         cogs = 0.0
-        for j, (s, q) in enumerate(zip(skus, qtys, strict=True)):
+        for j in range(len(skus)):
+            s, q = skus[j], qtys[j]
             cogs += unit_cost[s] * q
             if stale:                    # the DOM's view says q; the shelf may have fewer
                 self.atp[node][s] -= q

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterator
 from enum import IntEnum
 from itertools import repeat
-from operator import add, mul
+from operator import add
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -166,8 +166,11 @@ class Catalog:
         return None if g is None else [g[s] for s in skus]
 
     def weight_of(self, skus: list[int], qtys: list[int]) -> float:
-        """Weight (lb) of these lines."""
-        return sum(map(mul, map(self.weight.__getitem__, skus), qtys))
+        """Weight (lb) of these lines (summed from 0 in line order, as ``sum`` would)."""
+        weight, total = self.weight, 0.0
+        for j in range(len(skus)):
+            total += weight[skus[j]] * qtys[j]
+        return total
 
 
 def rounded(x: np.ndarray, ndigits: int) -> np.ndarray:
