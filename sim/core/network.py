@@ -48,13 +48,14 @@ class ServiceInfo:
         if self.spec.pricing == "ltl":
             k = min(bisect.bisect_left(self.weights, weight_lb), len(self.weights) - 1)
             return max(self.spec.min_charge, self.rates[k][zone - 1] * weight_lb / 100.0)
-        heaviest = self.weights[-1]
+        weights = self.weights
+        heaviest = weights[-1]
         if weight_lb > heaviest:
             parcels = math.ceil(weight_lb / heaviest)
             return parcels * self.rates[-1][zone - 1]
-        for w, row in zip(self.weights, self.rates, strict=True):
-            if weight_lb <= w:
-                return row[zone - 1]
+        for k in range(len(weights)):
+            if weight_lb <= weights[k]:
+                return self.rates[k][zone - 1]
         raise AssertionError("unreachable")
 
     def rate_many(self, zone: np.ndarray, weight_lb: np.ndarray) -> np.ndarray:

@@ -117,7 +117,7 @@ class ReturnDesk:
         self._delay = [BlockSampler(spec.delay_days, stream(scenario.seed,
                                                             f"returns/{ch.name}/delay"))
                        for ch in scenario.channels]
-        self._carried = net.carried
+        self._carried: list[list[bool]] = net.carried.tolist()
         # Per region: open, finite-stock nodes of the first kind in ``to`` that has one,
         # nearest first (a SKU goes to the nearest of them that carries it).
         nodes = scenario.nodes
@@ -130,20 +130,21 @@ class ReturnDesk:
     def on_delivery(self, order: int, channel: int, region: int, delivered: float,
                     skus: list[int], qtys: list[int]) -> Return | None:
         """The return of a parcel delivered at ``delivered`` (hours), or None."""
-        draw, rate = self._draws[channel].draw, self._rate[channel]
+        draws, rate = self._draws[channel], self._rate[channel]
         # One draw per line, in line order: the numbers of one array draw (NumPy loops over
         # the elements alike).
-        back = [draw(q, rate[s]) for s, q in zip(skus, qtys, strict=True)]
+        back = [draws.draw(qtys[j], rate[skus[j]]) for j in range(len(skus))]
         if not any(back):
             return None
         lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]
         r_skus, r_qtys = [s for s, _ in lines], [q for _, q in lines]
         share = self.spec.restock_share
-        restock = [draw(q, share) for q in r_qtys]
+        restock = [draws.draw(q, share) for q in r_qtys]
         dest = self._dest[region]
-        node = next((n for n in dest if all(self._carried[n, s] for s in r_skus)),
+        carried = self._carried
+        node = next((n for n in dest if all(carried[n][s] for s in r_skus)),
                     dest[0] if dest else -1)
-        restock = [r if node >= 0 and self._carried[node, s] else 0
+        restock = [r if node >= 0 and carried[node][s] else 0
                    for s, r in zip(r_skus, restock, strict=True)]
         due = delivered + 24.0 * max(0.0, self._delay[channel].next())
         cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(r_qtys)
