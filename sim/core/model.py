@@ -691,7 +691,7 @@ class World:
             return False
         hold = self._hold(strat)[n]
         atp = self.atp[n]
-        if any(atp[s] - hold < q for s, q in zip(skus, qtys, strict=True)):
+        if any(atp[skus[j]] - hold < qtys[j] for j in range(len(skus))):
             return False
         weight = book.weight[i]
         svc = self.net.services[host.service]
@@ -871,8 +871,10 @@ class World:
             self._drained.succeed()
 
     def _unstock(self, ship: Shipment) -> None:
-        for s, q in zip(ship.skus, ship.qtys, strict=True):
-            self.stock.ship(ship.node, s, q)
+        # Indexed loops on the hot path: compiled, ``zip(..., strict=True)`` is a generic call.
+        skus, qtys = ship.skus, ship.qtys
+        for j in range(len(skus)):
+            self.stock.ship(ship.node, skus[j], qtys[j])
 
     def _dispatched(self, ship: Shipment) -> None:
         """Log a packed shipment's journey and close it on its order."""
@@ -901,7 +903,8 @@ class World:
     def _returned(self, ret: Return) -> None:
         """A customer return arrives: its restockable units go back into stock."""
         ret.arrived = True
-        for s, q, k in zip(ret.skus, ret.qtys, ret.restock, strict=True):
+        for j in range(len(ret.skus)):
+            s, q, k = ret.skus[j], ret.qtys[j], ret.restock[j]
             if k:
                 self.stock.restock(ret.node, s, k)
             self.log.add(self.env._now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)

@@ -136,16 +136,16 @@ class ReturnDesk:
         back = [draws.draw(qtys[j], rate[skus[j]]) for j in range(len(skus))]
         if not any(back):
             return None
-        lines = [(s, q) for s, q in zip(skus, back, strict=True) if q]
-        r_skus, r_qtys = [s for s, _ in lines], [q for _, q in lines]
+        r_skus = [skus[j] for j in range(len(skus)) if back[j]]
+        r_qtys = [q for q in back if q]
         share = self.spec.restock_share
         restock = [draws.draw(q, share) for q in r_qtys]
         dest = self._dest[region]
         carried = self._carried
         node = next((n for n in dest if all(carried[n][s] for s in r_skus)),
                     dest[0] if dest else -1)
-        restock = [r if node >= 0 and carried[node][s] else 0
-                   for s, r in zip(r_skus, restock, strict=True)]
+        restock = [restock[j] if node >= 0 and carried[node][r_skus[j]] else 0
+                   for j in range(len(r_skus))]
         due = delivered + 24.0 * max(0.0, self._delay[channel].next())
         cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(r_qtys)
         return Return(order, due, node, r_skus, r_qtys, restock, cost)

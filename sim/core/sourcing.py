@@ -159,12 +159,12 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
     fillable = [False] * nlines
     for n in ranked:
         row, h = atp[n], hold[n]
-        ok = [row[s] - h >= q for s, q in zip(skus, qtys, strict=True)]
+        ok = [row[skus[j]] - h >= qtys[j] for j in range(nlines)]
         if all(ok):
             if remaining:
                 greedy.append((n, remaining))
             return Coverage(n, greedy, nlines)
-        fillable = [a or b for a, b in zip(fillable, ok, strict=True)]
+        fillable = [fillable[j] or ok[j] for j in range(nlines)]
         if remaining:
             if groups is not None:
                 broken = {groups[i] for i in remaining if not ok[i]}
