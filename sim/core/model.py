@@ -878,10 +878,10 @@ class World:
 
     def _dispatched(self, ship: Shipment) -> None:
         """Log a packed shipment's journey and close it on its order."""
-        i, book, node, units, add = ship.order, self.book, ship.node, ship.units, self.log.add
-        add(ship.packed, _PACKED, i, node, -1, units)
-        add(ship.shipped, _SHIPPED, i, node, -1, units, ship.ship_cost)
-        add(ship.delivered, _DELIVERED_EV, i, node, -1, units)
+        i, book, node, units, log = ship.order, self.book, ship.node, ship.units, self.log
+        log.add(ship.packed, _PACKED, i, node, -1, units)
+        log.add(ship.shipped, _SHIPPED, i, node, -1, units, ship.ship_cost)
+        log.add(ship.delivered, _DELIVERED_EV, i, node, -1, units)
         book.open_shipments[i] -= 1
         prev = book.delivered_at[i]
         book.delivered_at[i] = ship.delivered if math.isnan(prev) else max(prev, ship.delivered)
