@@ -1,14 +1,20 @@
-"""The append-only event log: one row per state change, exported as an Arrow table."""
+"""The append-only event log: one row per state change, exported as an Arrow table.
+
+``Columns`` is how a run keeps a long table it fills a row at a time (the event log, the
+shipments table): values wait in one list per column, a buffer's worth, and then become one
+NumPy chunk per column. A row then costs a few list appends, and the table 8 bytes a value,
+with no tuple or float object per row left for the garbage collector to scan."""
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Ev", "EventLog", "SummaryLog", "NullLog", "EVENT_MODES", "make_event_log"]
+__all__ = ["Ev", "EventLog", "SummaryLog", "NullLog", "EVENT_MODES", "make_event_log",
+           "Columns"]
 
 #: ``--events``: every row (``full``), counts and sums per kind (``summary``), nothing (``none``).
 EVENT_MODES = ("full", "summary", "none")
@@ -55,49 +61,119 @@ class EventSink:
         return 0
 
 
-class EventLog(EventSink):
-    """Rows of ``(t, kind, order, node, sku, qty, value)``; -1 where a column does not apply."""
+class Columns:
+    """A table filled a row at a time: append a value to each list of ``buffer``, then call
+    ``added``; ``arrays`` gives one array per column, rows in the order added."""
 
-    __slots__ = ("rows",)
+    __slots__ = ("names", "dtypes", "buffer", "_chunks", "_buffered", "_rows")
+    #: rows buffered before they become chunks
+    BUFFER: Final = 1 << 14
+
+    def __init__(self, dtypes: dict[str, Any]):
+        self.names: list[str] = list(dtypes)
+        self.dtypes: list[Any] = list(dtypes.values())
+        self.buffer: list[list[Any]] = [[] for _ in self.names]
+        self._chunks: list[list[np.ndarray]] = [[] for _ in self.names]
+        self._buffered = 0
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def added(self) -> None:
+        """A row's values were appended to ``buffer``."""
+        self._rows += 1
+        self._buffered += 1
+        if self._buffered >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffered:
+            for k in range(len(self.names)):
+                values = self.buffer[k]
+                self._chunks[k].append(np.fromiter(values, dtype=self.dtypes[k],
+                                                   count=len(values)))
+                self.buffer[k].clear()
+            self._buffered = 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """One array per column (of its dtype), rows in the order added."""
+        self._flush()
+        return {name: np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
+                for name, dtype, chunks in zip(self.names, self.dtypes, self._chunks,
+                                               strict=True)}
+
+
+#: The event log's columns and their types.
+_EVENT_COLUMNS = {"t": np.float64, "kind": np.int64, "order": np.int64, "node": np.int64,
+                  "sku": np.int64, "qty": np.int64, "value": np.float64}
+_KINDS = list(Ev)
+
+
+class EventLog(EventSink):
+    """Rows of ``(t, kind, order, node, sku, qty, value)``; -1 where a column does not apply.
+    Kept in ``Columns``; ``rows`` gives them back as tuples."""
+
+    __slots__ = ("_table",)
     mode = "full"
 
-    def __init__(self):
-        self.rows: list[tuple[float, Ev, int, int, int, int, float]] = []
+    def __init__(self) -> None:
+        self._table = Columns(_EVENT_COLUMNS)
 
     def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
         """Append one state change."""
-        self.rows.append((t, kind, order, node, sku, qty, value))
+        columns = self._table.buffer
+        columns[0].append(t)
+        columns[1].append(int(kind))      # a plain int: NumPy converts an IntEnum slowly
+        columns[2].append(order)
+        columns[3].append(node)
+        columns[4].append(sku)
+        columns[5].append(qty)
+        columns[6].append(value)
+        self._table.added()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._table)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The log as columns: ``t``, ``kind``, ``order``, ``node``, ``sku``, ``qty``,
+        ``value``, rows in log order."""
+        return self._table.arrays()
+
+    @property
+    def rows(self) -> list[tuple[float, Ev, int, int, int, int, float]]:
+        """Every row as a tuple, in log order (built on each call: for tests and small
+        runs)."""
+        c = self.columns()
+        kinds = [_KINDS[k] for k in c["kind"].tolist()]
+        return list(zip(c["t"].tolist(), kinds, c["order"].tolist(), c["node"].tolist(),
+                        c["sku"].tolist(), c["qty"].tolist(), c["value"].tolist(),
+                        strict=True))
 
     def kind_counts(self) -> np.ndarray:
         """Events of each kind (indexed by ``Ev``)."""
-        kinds = np.fromiter((r[1] for r in self.rows), dtype=np.int64, count=len(self.rows))
-        return np.bincount(kinds, minlength=len(Ev))
+        return np.bincount(self.columns()["kind"], minlength=len(Ev))
 
     def value_sum(self, kind: Ev) -> float:
-        """Sum of the ``value`` column over events of ``kind``."""
-        return sum(row[6] for row in self.rows if row[1] == kind)
+        """Sum of the ``value`` column over events of ``kind`` (summed in log order)."""
+        c = self.columns()
+        return sum(c["value"][c["kind"] == kind].tolist())
 
     def to_arrow(self, node_names: list[str], sku_ids: list[str]) -> pa.Table:
         """Events in time order (ties keep log order) with readable names."""
-        cols: list[Any] = [[]] * 7 if not self.rows else list(zip(*self.rows, strict=True))
-        t = np.asarray(cols[0], dtype=float)
-        order = np.argsort(t, kind="stable")
-        kind = np.asarray(cols[1], dtype=np.int64)[order]
-        node = np.asarray(cols[3], dtype=np.int64)[order]
-        sku = np.asarray(cols[4], dtype=np.int64)[order]
+        c = self.columns()
+        order = np.argsort(c["t"], kind="stable")
+        kind, node, sku = c["kind"][order], c["node"][order], c["sku"][order]
         names = np.array([e.name.lower() for e in Ev])
         return pa.table({
-            "t_hours": t[order],
+            "t_hours": c["t"][order],
             "event": pa.array(names[kind]).dictionary_encode(),
-            "order_id": np.asarray(cols[2], dtype=np.int64)[order],
+            "order_id": c["order"][order],
             "node": pa.array(_named(node, node_names)),
             "sku": pa.array(_named(sku, sku_ids)),
-            "qty": np.asarray(cols[5], dtype=np.int64)[order],
-            "value": np.asarray(cols[6], dtype=float)[order],
+            "qty": c["qty"][order],
+            "value": c["value"][order],
         })
 
 
@@ -113,7 +189,7 @@ class SummaryLog(EventSink):
     __slots__ = ("counts", "qty", "value")
     mode = "summary"
 
-    def __init__(self):
+    def __init__(self) -> None:
         n = len(Ev)
         self.counts, self.qty, self.value = [0] * n, [0] * n, [0.0] * n
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from rules.schema import CarrierOutcome
 from sim.core.clock import Clock
-from sim.core.events import Ev, EventSink
+from sim.core.events import Columns, Ev, EventSink
 from sim.core.network import ShiftCalendar
 from sim.core.records import HOURS
 from sim.core.rng import BlockSampler
@@ -103,49 +103,33 @@ def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
 
 class ShipmentTable:
     """The shipments table, a row added when a shipment is done with: a long run then keeps
-    22 typed numbers per shipment instead of its object, line lists and float objects. Rows
-    wait in per-column lists, a buffer's worth, which then become one NumPy chunk per
-    column (a list of Python numbers converts at C speed)."""
+    22 typed numbers per shipment (``Columns``) instead of its object, line lists and float
+    objects."""
 
-    __slots__ = ("_buffer", "_chunks", "_buffered", "_rows")
-    #: rows buffered before they move into the chunks
-    BUFFER: Final = 1 << 14
+    __slots__ = ("_table",)
+    #: rows buffered before they become chunks
+    BUFFER: Final = Columns.BUFFER
 
-    def __init__(self):
-        self._buffer: list[list] = [[] for _ in SHIPMENT_COLUMNS]
-        self._chunks: list[list[np.ndarray]] = [[] for _ in SHIPMENT_COLUMNS]
-        self._buffered = 0
-        self._rows = 0
+    def __init__(self) -> None:
+        self._table = Columns({c: _DTYPES[c] for c in SHIPMENT_COLUMNS})
 
     def __len__(self) -> int:
-        return self._rows
+        return len(self._table)
 
     def add(self, ship: Shipment) -> None:
         """Append ``ship``'s row (its fields must be final)."""
-        row, buffer = shipment_row(ship), self._buffer
+        row, buffer = shipment_row(ship), self._table.buffer
         for j in range(len(buffer)):
             buffer[j].append(row[j])
-        self._rows += 1
-        self._buffered += 1
-        if self._buffered >= self.BUFFER:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._buffered:
-            for name, column, chunks in zip(SHIPMENT_COLUMNS, self._buffer, self._chunks,
-                                            strict=True):
-                chunks.append(np.array(column, dtype=_DTYPES[name]))
-                column.clear()
-            self._buffered = 0
+        self._table.added()
 
     def columns(self) -> dict[str, np.ndarray]:
         """One array per column of ``SHIPMENT_COLUMNS``, rows in shipment-id order."""
-        self._flush()
-        if not self._rows:
+        if not len(self._table):
             return {c: np.zeros(0) for c in SHIPMENT_COLUMNS}
-        whole = [np.concatenate(chunks) for chunks in self._chunks]
-        order = np.argsort(whole[0], kind="stable")
-        return {c: col[order] for c, col in zip(SHIPMENT_COLUMNS, whole, strict=True)}
+        whole = self._table.arrays()
+        order = np.argsort(whole["id"], kind="stable")
+        return {c: whole[c][order] for c in SHIPMENT_COLUMNS}
 
 
 class Station:

@@ -1,7 +1,7 @@
 """Hot-path helpers give exactly the numbers of the plain code they replace: block sampling
 (``next``/``take``), the order book's vectorised rounding and deadlines, the scalar rounding
-of rule facts, the shipments table's and the decision trace's buffers and the returns'
-binomial draws (the stock time integrals are checked against the event log in
+of rule facts, the event log's, the shipments table's and the decision trace's buffers and
+the returns' binomial draws (the stock time integrals are checked against the event log in
 ``test_inventory``)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core.demand import generate_demand
+from sim.core.events import Columns, Ev, EventLog
 from sim.core.fulfillment import SHIPMENT_COLUMNS, Shipment, ShipmentTable, shipment_row
 from sim.core.records import Catalog, OrderBook, Trace, TraceRow, round_to, rounded
 from sim.core.returns import Binomials
@@ -158,3 +159,25 @@ def test_trace_reads_back_every_row_across_its_buffers():
     assert [trace.combinations()[c][2] for c in code.tolist()] == [r.winner for r in rows]
     trace.append(rows[0])                                   # buffered again, read again
     assert trace[-1] == rows[0] and len(trace.columns()[1]) == len(rows) + 1
+
+
+def test_event_log_keeps_every_row_across_its_buffers():
+    rng = np.random.default_rng(3)
+    kinds = list(Ev)
+    rows = [(float(t), kinds[k], int(o), int(n), -1, int(q), float(v))
+            for t, k, o, n, q, v in zip(rng.random(Columns.BUFFER + 999) * 300,
+                                        rng.integers(0, len(kinds), Columns.BUFFER + 999),
+                                        rng.integers(-1, 5000, Columns.BUFFER + 999),
+                                        rng.integers(-1, 9, Columns.BUFFER + 999),
+                                        rng.integers(0, 4, Columns.BUFFER + 999),
+                                        rng.random(Columns.BUFFER + 999) * 50, strict=True)]
+    log = EventLog()
+    for row in rows:
+        log.add(*row)
+    assert len(log) == len(rows) and log.rows == rows
+    assert all(type(r[1]) is Ev for r in log.rows[:50])
+    assert log.kind_counts().tolist() == [sum(r[1] == k for r in rows) for k in kinds]
+    assert log.value_sum(Ev.SHIPPED) == sum(r[6] for r in rows if r[1] == Ev.SHIPPED)
+    table = log.to_arrow([f"n{k}" for k in range(9)], ["s"])
+    assert table["t_hours"].to_pylist() == sorted(r[0] for r in rows)
+    assert EventLog().rows == [] and len(EventLog().to_arrow([], [])) == 0

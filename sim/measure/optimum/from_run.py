@@ -42,8 +42,10 @@ def planned_mask(run: RunResult) -> np.ndarray:
 
 
 def _events(run: RunResult) -> np.ndarray:
-    rows = run.events.rows
-    return np.asarray(rows, dtype=float).reshape(-1, 7) if rows else np.zeros((0, 7))
+    """The event log as a float array, one row per event (columns as ``EventLog`` rows)."""
+    cols = run.events.columns()
+    return np.column_stack([cols[k].astype(float) for k in
+                            ("t", "kind", "order", "node", "sku", "qty", "value")])
 
 
 def _reservations(ev: np.ndarray) -> pd.DataFrame:
