@@ -97,11 +97,16 @@ class Columns:
             self._buffered = 0
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """One array per column (of its dtype), rows in the order added."""
+        """One array per column (of its dtype), rows in the order added: the table's own
+        arrays, not to be modified. A column's chunks become that one array, so the table is
+        never held twice."""
         self._flush()
-        return {name: np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
-                for name, dtype, chunks in zip(self.names, self.dtypes, self._chunks,
-                                               strict=True)}
+        out = {}
+        for name, dtype, chunks in zip(self.names, self.dtypes, self._chunks, strict=True):
+            if len(chunks) > 1:
+                chunks[:] = [np.concatenate(chunks)]
+            out[name] = chunks[0] if chunks else np.zeros(0, dtype=dtype)
+        return out
 
 
 #: The event log's columns and their types.

@@ -180,4 +180,6 @@ def test_event_log_keeps_every_row_across_its_buffers():
     assert log.value_sum(Ev.SHIPPED) == sum(r[6] for r in rows if r[1] == Ev.SHIPPED)
     table = log.to_arrow([f"n{k}" for k in range(9)], ["s"])
     assert table["t_hours"].to_pylist() == sorted(r[0] for r in rows)
+    log.add(*rows[0])                                       # buffered again, read again
+    assert log.rows == [*rows, rows[0]] and log.kind_counts().sum() == len(rows) + 1
     assert EventLog().rows == [] and len(EventLog().to_arrow([], [])) == 0
