@@ -90,9 +90,10 @@ class ServicePicker:
         self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
                       for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[list[Option], Option]] = {}
-        #: id(outcome) → (the outcome, the number of its (strategy, carriers, services), the
+        #: id(outcome) → (the outcome, the number of its (strategy, carriers, services): the
         #: part of the memo key it decides); holding the outcome keeps its id from being reused
         self._outcomes: dict[int, tuple[CarrierOutcome, int]] = {}
+        #: (strategy, carriers, services) → its number (equal outcomes share memo entries)
         self._outcome_keys: dict[tuple, int] = {}
         self._weekday0 = net.scenario.start_date.weekday()
 

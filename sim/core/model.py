@@ -149,18 +149,15 @@ class RunResult:
 #: (tests/unit/test_run_memory.py checks both against what ``World`` assigns).
 _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
               "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
-              "decisions",
-              "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
-              "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded",
-              "_pickup_store",
+              "decisions", "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
+              "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded", "_pickup_store",
               "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch", "_preorder_release",
               "_inspected_lines", "_missing_lines", "_rejections", "_outage_reroutes", "_desk",
               "_returns", "_delay", "_live", "_shipments", "_next_shipment", "_holds",
               "_sourcing_plans", "_split_penalty", "_dates", "_waiting", "_charges", "_rank0",
               "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
               "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours",
-              "_parcels", "_held", "_holds_orders", "_walk_in_rows", "_next_order",
-              "_next_walk_in")
+              "_parcels", "_held", "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
 
 
 class World:
@@ -169,18 +166,16 @@ class World:
 
     __deletable__ = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance", "ranker",
                      "demand", "env", "clock", "log", "horizon", "weekday0", "catalog", "book",
-                     "decisions",
-                     "stock", "_launch_h", "_has_preorders", "_stale", "atp", "walk_ins",
-                     "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded",
-                     "_pickup_store",
-                     "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch",
-                     "_preorder_release", "_inspected_lines", "_missing_lines", "_rejections",
-                     "_outage_reroutes", "_desk", "_returns", "_delay", "_live", "_shipments",
-                     "_next_shipment", "_holds", "_sourcing_plans", "_split_penalty", "_dates",
-                     "_waiting", "_charges", "_rank0", "_nearest", "_closed", "disruptions",
-                     "_n_down", "_carrier_events", "_drained", "_pickup_loads", "_batch",
-                     "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels", "_held",
-                     "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
+                     "decisions", "stock", "_launch_h", "_has_preorders", "_stale", "atp",
+                     "walk_ins", "_walk_in_outcome", "stations", "_accuracy", "_shelf", "_excluded",
+                     "_pickup_store", "_pickup_terms", "_pickup_draws", "_pickups",
+                     "_preorder_launch", "_preorder_release", "_inspected_lines", "_missing_lines",
+                     "_rejections", "_outage_reroutes", "_desk", "_returns", "_delay", "_live",
+                     "_shipments", "_next_shipment", "_holds", "_sourcing_plans", "_split_penalty",
+                     "_dates", "_waiting", "_charges", "_rank0", "_nearest", "_closed",
+                     "disruptions", "_n_down", "_carrier_events", "_drained", "_pickup_loads",
+                     "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels",
+                     "_held", "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
 
     def __init__(self, scenario: Scenario, engine: Engine, demand: Demand | None = None,
                  events: str = "full"):
@@ -473,6 +468,7 @@ class World:
         self._walk_ins_from(0)
 
     def _walk_in_due(self, _call: object = None) -> None:
+        """The walk-in the last call waited for happens, and the ones after it."""
         k = self._next_walk_in
         self._walk_in(k)
         self._walk_ins_from(k + 1)
