@@ -13,7 +13,7 @@ with timeouts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappop
 from itertools import count
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL, URGENT
 
-__all__ = ["Call", "Clock"]
+__all__ = ["Call", "Clock", "InTurn"]
 
 
 class Call:
@@ -64,6 +64,11 @@ class Clock:
         """Call ``callback(call)`` now, before the other events due now: where a process
         started now would take its first step."""
         self._push(Call(self.env._now, URGENT, next(self._eid), callback))
+
+    def in_turn(self, times: Sequence[float], action: Callable[[int], None]) -> None:
+        """Call ``action(k)`` at ``times[k]`` for k = 0, 1, ... (``times`` in order), starting
+        where a process started now would (``InTurn``)."""
+        self.start(InTurn(self, times, action).begin)
 
     def pending(self) -> int:
         """Calls and events still queued."""
@@ -164,3 +169,33 @@ def _call_first(call: Call, event: Any) -> bool:
     if call.priority != event[1]:
         return call.priority < event[1]
     return call.seq < event[2]
+
+
+class InTurn:
+    """``action(k)`` at ``times[k]``, in turn: each one due now at once, then a call at the
+    next one's time. These are the steps, and so the event order, of a SimPy process looping
+    over ``times`` with a timeout to each (which resumes it whatever the clock's rounding of
+    that time): the order arrivals and the store walk-ins."""
+
+    def __init__(self, clock: Clock, times: Sequence[float], action: Callable[[int], None]):
+        self._clock, self._times, self._action = clock, times, action
+        self._next = 0                   # the one the pending call waits for
+
+    def begin(self, _call: object = None) -> None:
+        """The first step: those due now, then a call at the next one's time."""
+        self._from(0)
+
+    def _due(self, _call: object = None) -> None:
+        k = self._next
+        self._action(k)
+        self._from(k + 1)
+
+    def _from(self, k: int) -> None:
+        times, env = self._times, self._clock.env
+        while k < len(times):
+            if times[k] > env._now:
+                self._next = k
+                self._clock.call_in(times[k] - env._now, self._due)
+                return
+            self._action(k)
+            k += 1

@@ -157,7 +157,7 @@ _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance"
               "_sourcing_plans", "_split_penalty", "_dates", "_waiting", "_charges", "_rank0",
               "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
               "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours",
-              "_parcels", "_held", "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
+              "_parcels", "_held", "_holds_orders", "_walk_in_rows")
 
 
 class World:
@@ -175,7 +175,7 @@ class World:
                      "_dates", "_waiting", "_charges", "_rank0", "_nearest", "_closed",
                      "disruptions", "_n_down", "_carrier_events", "_drained", "_pickup_loads",
                      "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels",
-                     "_held", "_holds_orders", "_walk_in_rows", "_next_order", "_next_walk_in")
+                     "_held", "_holds_orders", "_walk_in_rows")
 
     def __init__(self, scenario: Scenario, engine: Engine, demand: Demand | None = None,
                  events: str = "full"):
@@ -218,7 +218,6 @@ class World:
         w = self.walk_ins     # time, store, SKU, units of each walk-in sale, as Python lists
         self._walk_in_rows: tuple[list[float], list[int], list[int], list[int]] = (
             w.t.tolist(), w.node.tolist(), w.sku.tolist(), w.qty.tolist())
-        self._next_order = self._next_walk_in = 0      # the next to arrive
         seed = scenario.seed
         self.stations = [Station(self.clock, n, spec, self.net.calendars[n],
                                  stream(seed, f"service/{spec.name}"), self.log, self._packed,
@@ -351,9 +350,9 @@ class World:
         self.stock.start()
         if self.sc.events:
             self.disruptions.start(self.env, self.log, self._node_event)
-        self.clock.start(self._arrivals)
+        self.clock.in_turn(self.book.t, self._arrive)         # the orders arrive
         if self.walk_ins.n:
-            self.clock.start(self._walk_in_sales)
+            self.clock.in_turn(self._walk_in_rows[0], self._walk_in)
         bro, env = self.sc.brokering, self.env
         if self._batch is not None:       # most urgent first (``Brokering.order_by``)
             env.process(self._every(bro.interval_minutes, self._decide_batch))
@@ -437,51 +436,6 @@ class World:
         return np.maximum(hours, 0.0)
 
     # -- order pipeline ---------------------------------------------------------------------
-
-    def _arrivals(self, _call: object = None) -> None:
-        """Orders arrive in time order (``_arrivals_from``)."""
-        self._arrivals_from(0)
-
-    def _arrival_due(self, _call: object = None) -> None:
-        """The order the last call waited for arrives, and the ones after it."""
-        i = self._next_order
-        self._arrive(i)
-        self._arrivals_from(i + 1)
-
-    def _arrivals_from(self, i: int) -> None:
-        """Order ``i`` and those after it arrive: each one due now at once, then a call at
-        the next one's time. These are the steps, and so the event order, of a process
-        looping over the book with a timeout to each arrival (which resumes it whatever the
-        clock's rounding of the arrival time)."""
-        t = self.book.t
-        while i < len(t):
-            if t[i] > self.env._now:
-                self._next_order = i
-                self.clock.call_in(t[i] - self.env._now, self._arrival_due)
-                return
-            self._arrive(i)
-            i += 1
-
-    def _walk_in_sales(self, _call: object = None) -> None:
-        """Store shoppers take stock off the shelf, or leave without it, in time order (as
-        ``_arrivals`` do)."""
-        self._walk_ins_from(0)
-
-    def _walk_in_due(self, _call: object = None) -> None:
-        """The walk-in the last call waited for happens, and the ones after it."""
-        k = self._next_walk_in
-        self._walk_in(k)
-        self._walk_ins_from(k + 1)
-
-    def _walk_ins_from(self, k: int) -> None:
-        times = self._walk_in_rows[0]
-        while k < len(times):
-            if times[k] > self.env._now:
-                self._next_walk_in = k
-                self.clock.call_in(times[k] - self.env._now, self._walk_in_due)
-                return
-            self._walk_in(k)
-            k += 1
 
     def _walk_in(self, k: int) -> None:
         """Walk-in sale ``k``: its shopper takes the units off the shelf, or leaves."""
