@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from enum import IntEnum
 from itertools import repeat
 from operator import add
-from typing import Final, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.core.demand import Demand
+from sim.core.events import Columns
 from sim.scenario import Sku
 
 __all__ = ["HOURS", "Status", "TraceRow", "Trace", "Catalog", "OrderBook", "rounded",
@@ -59,20 +60,14 @@ class Trace:
     """The decision trace: a sequence of ``TraceRow`` (iterate, index, ``len``) stored in
     columns, each row's text fields as the index of its distinct (point, rule set, winner,
     matched, subject) combination, so a long run keeps a few bytes a decision instead of a
-    tuple per row. Rows read back equal the rows appended. Order ids and codes wait in
-    lists, a buffer's worth, and move into their typed arrays a buffer at a time (an
-    ``array`` parses every element written to it one by one)."""
+    tuple per row. Rows read back equal the rows appended. Order ids and codes are kept in
+    ``Columns``."""
 
-    __slots__ = ("_t", "_order", "_code", "_combos", "_codes", "_orders_due", "_codes_due")
-    #: rows buffered before their order ids and codes move into the arrays
-    BUFFER: Final = 1 << 12
+    __slots__ = ("_t", "_ids", "_combos", "_codes")
 
     def __init__(self, rows: list[TraceRow] | None = None):
         self._t: list[float] = []               # kept as given (the clock starts at int 0)
-        self._order = array("q")
-        self._code = array("q")
-        self._orders_due: list[int] = []
-        self._codes_due: list[int] = []
+        self._ids = Columns({"order": np.int64, "code": np.int64})
         self._combos: list[tuple[str, str, str, str, str]] = []
         self._codes: dict[tuple[str, str, str, str, str], int] = {}
         for row in rows or ():
@@ -90,18 +85,10 @@ class Trace:
     def add(self, t: float, order: int, code: int) -> None:
         """Append a row of combination ``code`` (see ``code``)."""
         self._t.append(t)
-        self._orders_due.append(order)
-        self._codes_due.append(code)
-        if len(self._codes_due) >= self.BUFFER:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Move the buffered order ids and codes into their arrays."""
-        if self._codes_due:
-            self._order.frombytes(np.array(self._orders_due, dtype=np.int64).tobytes())
-            self._code.frombytes(np.array(self._codes_due, dtype=np.int64).tobytes())
-            self._orders_due.clear()
-            self._codes_due.clear()
+        ids = self._ids.buffer
+        ids[0].append(order)
+        ids[1].append(code)
+        self._ids.added()
 
     def append(self, row: TraceRow) -> None:
         """Append one row."""
@@ -110,25 +97,26 @@ class Trace:
     def __len__(self) -> int:
         return len(self._t)
 
-    def _row(self, k: int) -> TraceRow:
-        return _new_row(TraceRow, (self._t[k], self._order[k], *self._combos[self._code[k]]))
+    def _row(self, k: int, order: np.ndarray, code: np.ndarray) -> TraceRow:
+        return _new_row(TraceRow, (self._t[k], int(order[k]), *self._combos[int(code[k])]))
 
     def __getitem__(self, k):
-        self._flush()
+        ids = self._ids.arrays()
+        order, code = ids["order"], ids["code"]
         if isinstance(k, slice):
-            return [self._row(j) for j in range(*k.indices(len(self)))]
+            return [self._row(j, order, code) for j in range(*k.indices(len(self)))]
         if k < 0:
             k += len(self)
         if not 0 <= k < len(self):
             raise IndexError("trace index out of range")
-        return self._row(k)
+        return self._row(k, order, code)
 
     def __iter__(self) -> Iterator[TraceRow]:
         # (t, order) + combination, made a TraceRow: chained C iterators, no frame a row.
-        self._flush()
-        texts = map(self._combos.__getitem__, self._code)
-        return map(_new_row, repeat(TraceRow), map(add, zip(self._t, self._order, strict=True),
-                                                        texts))
+        ids = self._ids.arrays()
+        texts = map(self._combos.__getitem__, map(int, ids["code"]))
+        return map(_new_row, repeat(TraceRow),
+                   map(add, zip(self._t, map(int, ids["order"]), strict=True), texts))
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, Trace | list) else NotImplemented
@@ -141,9 +129,8 @@ class Trace:
     def columns(self) -> tuple[list[float], np.ndarray, np.ndarray]:
         """The rows as columns: times (as given), order ids, combination codes; for building
         tables without a tuple per row."""
-        self._flush()
-        return (self._t, np.array(self._order, dtype=np.int64),
-                np.array(self._code, dtype=np.int64))
+        ids = self._ids.arrays()
+        return self._t, np.array(ids["order"]), np.array(ids["code"])
 
     __hash__ = None  # type: ignore[assignment]   # equal by content, so not hashable
 

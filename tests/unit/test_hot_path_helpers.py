@@ -148,12 +148,12 @@ def test_binomials_draw_numpys_binomial_numbers_one_at_a_time():
 def test_trace_reads_back_every_row_across_its_buffers():
     rows = [TraceRow(k * 0.5 if k else 0, k % 97 - 1, ("sourcing", "split")[k % 2], "rs#1",
                      f"rule-{k % 3}", f"rule-{k % 3},x", "" if k % 5 else "n/s")
-            for k in range(Trace.BUFFER * 2 + 77)]
+            for k in range(Columns.BUFFER * 2 + 77)]
     trace = Trace(rows[:10])
     for row in rows[10:]:
         trace.append(row)
     assert len(trace) == len(rows) and trace == rows and list(trace) == rows
-    assert trace[Trace.BUFFER + 3] == rows[Trace.BUFFER + 3] and trace[-1] == rows[-1]
+    assert trace[Columns.BUFFER + 3] == rows[Columns.BUFFER + 3] and trace[-1] == rows[-1]
     t, order, code = trace.columns()
     assert t == [r.t for r in rows] and order.tolist() == [r.order for r in rows]
     assert [trace.combinations()[c][2] for c in code.tolist()] == [r.winner for r in rows]
