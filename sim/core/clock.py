@@ -70,10 +70,6 @@ class Clock:
         where a process started now would (``InTurn``)."""
         self.start(InTurn(self, times, action).begin)
 
-    def pending(self) -> int:
-        """Calls and events still queued."""
-        return len(self._calls) + len(self._events)
-
     def clear(self) -> None:
         """Drop every queued call and event (they never happen)."""
         self._calls.clear()
