@@ -279,7 +279,8 @@ def slot_controls(i: int, bases: dict[str, Scenario], settings: Settings) -> Slo
         return Slot(name, base, whatif, None, label, [], str(exc))
     window = f"KPIs on days {scenario.warmup_days:g}–{scenario.horizon_days:g}"
     per_day = sum(c.orders_per_day for c in scenario.channels)
-    st.caption(f"{len(scenario.nodes)} nodes, {per_day:,.0f} orders/day; {window}. "
+    st.caption(f"Runs as “{label}”: {len(scenario.nodes)} nodes, {per_day:,.0f} orders/day; "
+               f"{window}. "
                + " ".join(n.capitalize() + "." for n in notes))
     for warning in scenario_warnings(scenario):
         st.warning(warning[0].upper() + warning[1:] + ".")

@@ -101,6 +101,23 @@ def _choose(page, label: str, option: str) -> None:
     page.wait_for_timeout(1_500)
 
 
+def _choose_until(page, label: str, option: str, runs_as: str) -> None:
+    """Pick ``option`` until the app itself says the slot runs as ``runs_as``: the server has
+    taken the choice. Under load a rerun can replace the widgets between the pick and its
+    rerun (the pick then lands on a widget that is gone), so pick again, up to 3 times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    shown = page.get_by_text(f"Runs as “{runs_as}”:", exact=False)
+    for attempt in range(3):
+        _choose(page, label, option)
+        try:
+            shown.first.wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
 def _grow(page) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content."""
     height = page.evaluate(
@@ -150,13 +167,13 @@ def test_compare_in_browser(streamlit_url, tmp_path):
             page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
                 [str(uploads / "vendor_a.yaml"), str(uploads / "vendor_b.yaml")])
             page.get_by_text("pick 'upload: vendor_b' below").wait_for(timeout=30_000)
-            _choose(page, "Scenario A", "upload: vendor_a")
-            _choose(page, "Scenario B", "upload: vendor_b")
+            _choose_until(page, "Scenario A", "upload: vendor_a", "vendor_a")
+            _choose_until(page, "Scenario B", "upload: vendor_b", "vendor_b")
             # a what-if on B: DC-RENO closed
             page.locator("[data-testid='stExpander'] summary").filter(
                 has_text="What-if").nth(1).click()
-            _choose(page, "Close a node", "DC-RENO")
             label_b = "vendor_b (DC-RENO closed)"
+            _choose_until(page, "Close a node", "DC-RENO", label_b)
             run = page.get_by_role("button", name="Run / compare")
             run.wait_for(timeout=30_000)
             run.click()
