@@ -1,9 +1,11 @@
 """The append-only event log: one row per state change, exported as an Arrow table.
 
 ``Columns`` is how a run keeps a long table it fills a row at a time (the event log, the
-shipments table): values wait in one list per column, a buffer's worth, and then become one
-NumPy chunk per column. A row then costs a few list appends, and the table 8 bytes a value,
-with no tuple or float object per row left for the garbage collector to scan."""
+shipments table, the decision trace's ids): each numeric column is a ``librt`` byte writer the
+row's value goes into as its 8 (or 1) little-endian bytes, a buffer's worth, and then one NumPy
+chunk per column. A row then makes no Python object at all when the caller is compiled (mypyc
+writes the unboxed number), and the table is 8 bytes a value, with nothing left for the garbage
+collector to scan. Text columns keep their objects in a list."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+from librt.strings import BytesWriter, write_f64_le, write_i64_le
 
 __all__ = ["Ev", "EventLog", "SummaryLog", "NullLog", "EVENT_MODES", "make_event_log",
            "Columns"]
@@ -62,17 +65,29 @@ class EventSink:
 
 
 class Columns:
-    """A table filled a row at a time: append a value to each list of ``buffer``, then call
-    ``added``; ``arrays`` gives one array per column, rows in the order added."""
+    """A table filled a row at a time; ``arrays`` gives one array per column.
 
-    __slots__ = ("names", "dtypes", "buffer", "_chunks", "_buffered", "_rows")
+    Rows come back in the order added. Each row writes every column once, in order, then
+    calls ``added``:
+
+    * a float64 column: ``write_f64_le(table.out[k], x)``;
+    * an int64 column: ``write_i64_le(table.out[k], n)``;
+    * a bool column: ``table.out[k].append(1 if b else 0)``;
+    * an object (text) column: ``table.objects[k].append(x)``.
+    """
+
+    __slots__ = ("names", "dtypes", "out", "objects", "_chunks", "_buffered", "_rows")
     #: rows buffered before they become chunks
     BUFFER: Final = 1 << 14
 
-    def __init__(self, dtypes: dict[str, Any]):
+    def __init__(self, dtypes: dict[str, Any]) -> None:
         self.names: list[str] = list(dtypes)
-        self.dtypes: list[Any] = list(dtypes.values())
-        self.buffer: list[list[Any]] = [[] for _ in self.names]
+        self.dtypes: list[np.dtype] = [np.dtype(d) for d in dtypes.values()]
+        kinds = {d.kind for d in self.dtypes} - {"f", "i", "b", "O"}
+        if kinds or any(d.itemsize != 8 for d in self.dtypes if d.kind in "fi"):
+            raise TypeError(f"Columns: float64, int64, bool or object only, not {dtypes}")
+        self.out: list[BytesWriter] = [BytesWriter() for _ in self.names]
+        self.objects: list[list[Any]] = [[] for _ in self.names]
         self._chunks: list[list[np.ndarray]] = [[] for _ in self.names]
         self._buffered = 0
         self._rows = 0
@@ -81,7 +96,7 @@ class Columns:
         return self._rows
 
     def added(self) -> None:
-        """A row's values were appended to ``buffer``."""
+        """A row's values were written."""
         self._rows += 1
         self._buffered += 1
         if self._buffered >= self.BUFFER:
@@ -90,10 +105,15 @@ class Columns:
     def _flush(self) -> None:
         if self._buffered:
             for k in range(len(self.names)):
-                values = self.buffer[k]
-                self._chunks[k].append(np.fromiter(values, dtype=self.dtypes[k],
-                                                   count=len(values)))
-                self.buffer[k].clear()
+                dtype = self.dtypes[k]
+                if dtype.kind == "O":
+                    values = self.objects[k]
+                    chunk = np.fromiter(values, dtype=dtype, count=len(values))
+                    values.clear()
+                else:
+                    chunk = np.frombuffer(self.out[k].getvalue(), dtype=dtype.newbyteorder("<"))
+                    self.out[k].truncate(0)
+                self._chunks[k].append(chunk)
             self._buffered = 0
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -103,8 +123,8 @@ class Columns:
         self._flush()
         out = {}
         for name, dtype, chunks in zip(self.names, self.dtypes, self._chunks, strict=True):
-            if len(chunks) > 1:
-                chunks[:] = [np.concatenate(chunks)]
+            if len(chunks) > 1 or (chunks and not chunks[0].flags.owndata):
+                chunks[:] = [np.concatenate(chunks).astype(dtype, copy=False)]
             out[name] = chunks[0] if chunks else np.zeros(0, dtype=dtype)
         return out
 
@@ -128,14 +148,14 @@ class EventLog(EventSink):
     def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
         """Append one state change."""
-        columns = self._table.buffer
-        columns[0].append(t)
-        columns[1].append(int(kind))      # a plain int: NumPy converts an IntEnum slowly
-        columns[2].append(order)
-        columns[3].append(node)
-        columns[4].append(sku)
-        columns[5].append(qty)
-        columns[6].append(value)
+        out = self._table.out
+        write_f64_le(out[0], t)
+        write_i64_le(out[1], kind)
+        write_i64_le(out[2], order)
+        write_i64_le(out[3], node)
+        write_i64_le(out[4], sku)
+        write_i64_le(out[5], qty)
+        write_f64_le(out[6], value)
         self._table.added()
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
+from librt.strings import write_f64_le, write_i64_le
 
 from rules.schema import CarrierOutcome
 from sim.core.clock import Clock
@@ -117,10 +118,31 @@ class ShipmentTable:
         return len(self._table)
 
     def add(self, ship: Shipment) -> None:
-        """Append ``ship``'s row (its fields must be final)."""
-        row, buffer = shipment_row(ship), self._table.buffer
-        for j in range(len(buffer)):
-            buffer[j].append(row[j])
+        """Append ``ship``'s row (its fields must be final), written field by field in
+        ``SHIPMENT_COLUMNS`` order: compiled, no number becomes an object."""
+        out = self._table.out
+        write_i64_le(out[0], ship.id)
+        write_i64_le(out[1], ship.order)
+        write_i64_le(out[2], ship.node)
+        write_i64_le(out[3], ship.units)
+        write_f64_le(out[4], ship.weight)
+        write_i64_le(out[5], ship.zone)
+        write_f64_le(out[6], ship.distance)
+        write_i64_le(out[7], ship.service)
+        write_f64_le(out[8], ship.ship_cost)
+        write_f64_le(out[9], ship.handling)
+        write_i64_le(out[10], ship.priority)
+        write_f64_le(out[11], ship.created)
+        write_f64_le(out[12], ship.pick_start)
+        write_f64_le(out[13], ship.packed)
+        write_f64_le(out[14], ship.shipped)
+        write_f64_le(out[15], ship.delivered)
+        self._table.objects[16].append(ship.carrier_rule)
+        write_f64_le(out[17], ship.cogs)
+        write_i64_le(out[18], ship.bumped)
+        out[19].append(1 if ship.switched else 0)
+        write_i64_le(out[20], ship.host)
+        write_f64_le(out[21], ship.saved)
         self._table.added()
 
     def columns(self) -> dict[str, np.ndarray]:

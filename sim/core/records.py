@@ -18,6 +18,7 @@ from operator import add
 from typing import NamedTuple
 
 import numpy as np
+from librt.strings import write_i64_le
 
 from sim.core.demand import Demand
 from sim.core.events import Columns
@@ -85,9 +86,9 @@ class Trace:
     def add(self, t: float, order: int, code: int) -> None:
         """Append a row of combination ``code`` (see ``code``)."""
         self._t.append(t)
-        ids = self._ids.buffer
-        ids[0].append(order)
-        ids[1].append(code)
+        ids = self._ids.out
+        write_i64_le(ids[0], order)
+        write_i64_le(ids[1], code)
         self._ids.added()
 
     def append(self, row: TraceRow) -> None:
