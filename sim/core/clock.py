@@ -48,6 +48,8 @@ class Clock:
 
     def __init__(self, env: simpy.Environment):
         self.env = env
+        #: the time now: ``env.now`` as a compiled attribute (``_step`` sets both)
+        self.now: float = env._now
         # (time, priority, sequence, event); a process starting at 0 is due at the int 0
         self._events: list[Any] = env._queue
         self._eid: count[int] = env._eid
@@ -58,12 +60,12 @@ class Clock:
         then, as a ``Timeout`` made now would be)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        self._push(Call(self.env._now + delay, NORMAL, next(self._eid), callback))
+        self._push(Call(self.now + delay, NORMAL, next(self._eid), callback))
 
     def start(self, callback: Callable[[Any], None]) -> None:
         """Call ``callback(call)`` now, before the other events due now: where a process
         started now would take its first step."""
-        self._push(Call(self.env._now, URGENT, next(self._eid), callback))
+        self._push(Call(self.now, URGENT, next(self._eid), callback))
 
     def in_turn(self, times: Sequence[float], action: Callable[[int], None]) -> None:
         """Call ``action(k)`` at ``times[k]`` for k = 0, 1, ... (``times`` in order), starting
@@ -100,7 +102,7 @@ class Clock:
         calls, events = self._calls, self._events
         if calls and (not events or _call_first(calls[0], events[0])):
             call = self._pop()
-            self.env._now = call.t
+            self.now = self.env._now = call.t
             call.fn(call)
             return True
         if not events:
@@ -108,6 +110,7 @@ class Clock:
                                f"triggered: {stop}")
         now, _, _, event = heappop(events)
         self.env._now = now
+        self.now = now
         if stop is not None and event is stop:
             stop.callbacks = None  # type: ignore[assignment]   # processed, as SimPy marks it
             return False
@@ -187,11 +190,11 @@ class InTurn:
         self._from(k + 1)
 
     def _from(self, k: int) -> None:
-        times, env = self._times, self._clock.env
+        times, clock = self._times, self._clock
         while k < len(times):
-            if times[k] > env._now:
+            if times[k] > clock.now:
                 self._next = k
-                self._clock.call_in(times[k] - env._now, self._due)
+                clock.call_in(times[k] - clock.now, self._due)
                 return
             self._action(k)
             k += 1

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import simpy
-
 from rules.engine import Decision, Engine
 from rules.schema import FACT_FIELDS, fields_read
+from sim.core.clock import Clock
 from sim.core.conditions import Test, to_test
 from sim.core.conditions import first_match as first_hit
 from sim.core.fulfillment import Shipment
@@ -51,13 +50,13 @@ class Decisions:
     only place the engine is called and a ``TraceRow`` appended) and returns the ``Decision``.
     """
 
-    def __init__(self, engine: Engine, env: simpy.Environment, scenario: Scenario,
+    def __init__(self, engine: Engine, clock: Clock, scenario: Scenario,
                  book: OrderBook, weekday0: int):
         self.engine = engine
         self.trace = Trace()
         self.has_priority = "priority" in engine.rulesets
         self.has_backorder = "backorder" in engine.rulesets
-        self._env, self._book, self._weekday0 = env, book, weekday0
+        self._clock, self._book, self._weekday0 = clock, book, weekday0
         self._service_table, self._tier_names = book.demand.service_table, book.demand.tier_names
         #: ``id(decision)`` (with the subject, if any) → (the decision, its ``Trace``
         #: combination code); holding the decision keeps its id from being reused
@@ -90,14 +89,14 @@ class Decisions:
                 if hit is None:
                     dec = self.engine.decision_at(point, i)
                     hit = fast[1][i] = (dec, self._code(dec, subject))
-                self.trace.add(self._env._now, order, hit[1])
+                self.trace.add(self._clock.now, order, hit[1])
                 return hit[0]
         dec = self.engine.decide(point, facts)
         key = (id(dec), subject) if subject else id(dec)    # a decision knows its point
         hit = self._codes.get(key)
         if hit is None or hit[0] is not dec:
             hit = self._codes[key] = (dec, self._code(dec, subject))
-        self.trace.add(self._env._now, order, hit[1])
+        self.trace.add(self._clock.now, order, hit[1])
         return dec
 
     def _code(self, dec: Decision, subject: str) -> int:
@@ -145,7 +144,7 @@ class Decisions:
         raise KeyError(field)
 
     def _age_hours(self, i: int) -> float:
-        return round_to(self._env._now - self._book.t[i], 3)
+        return round_to(self._clock.now - self._book.t[i], 3)
 
     # -- decision points --------------------------------------------------------------------
 

@@ -197,7 +197,7 @@ class Station:
 
     def submit(self, shipment: Shipment) -> None:
         """Queue a reserved shipment for picking."""
-        day = int(self.env._now // HOURS)
+        day = int(self.clock.now // HOURS)
         self._assigned[day] = self._assigned.get(day, 0) + 1
         self.in_queue += 1
         if self._idle > 0 and not self._heap:       # an idle picker takes it straight away
@@ -257,14 +257,13 @@ class Station:
 
     def _start(self, s: Shipment) -> None:
         """A picker takes ``s``: now, or when the shift starts."""
-        wait = self.calendar.wait(self.env._now)
+        wait = self.calendar.wait(self.clock.now)
         if wait > 0:
             self.clock.call_in(wait, lambda _ev: self._pick(s))
         else:
             self._pick(s)
 
     def _pick(self, s: Shipment) -> None:
-        env = self.env
         if self.down or self._idle < 0:     # an outage, or fewer pickers on shift, began
             heapq.heappush(self._heap, (s.priority, next(self._seq), s))   # while it waited
             self._free()
@@ -273,7 +272,7 @@ class Station:
             self.in_queue -= 1              # rejected at the shelf: the picker is free again
             self._free()
             return
-        s.pick_start = now = env._now
+        s.pick_start = now = self.clock.now
         self.log.add(now, _PICK_START, s.order, self.index, -1, s.units)
         duration = (self._per_order_h + self._per_unit_h * s.pick_units) * self._noise.next()
         self.clock.call_in(duration, lambda _ev: self._done(s, duration))

@@ -259,7 +259,7 @@ class Stock:
     def reserve(self, node: int, sku: int, qty: int) -> None:
         """Promise ``qty`` units to a shipment (ATP falls; on hand stays until packed); a
         demand event, so the node's policy reviews."""
-        now = self.env._now
+        now = self.clock.now
         self._touch(node, sku, now)
         self.atp[node][sku] -= qty
         self.reserved[node][sku] += qty
@@ -268,7 +268,7 @@ class Stock:
 
     def ship(self, node: int, sku: int, qty: int) -> None:
         """Reserved units leave the node."""
-        self._issue(node, sku, qty, self.shipped, self.env._now)
+        self._issue(node, sku, qty, self.shipped, self.clock.now)
 
     def _issue(self, node: int, sku: int, qty: int, tally: list[list[int]], now: float) -> None:
         """Reserved units leave on hand, counted in ``tally`` (shipped or written off)."""
@@ -285,7 +285,7 @@ class Stock:
         self._demand_today[node][sku] += qty
         atp = self.atp[node]
         if atp[sku] >= qty:
-            now = self.env._now
+            now = self.clock.now
             self._touch(node, sku, now)
             self.on_hand[node][sku] -= qty
             atp[sku] -= qty
@@ -305,25 +305,25 @@ class Stock:
 
     def restock(self, node: int, sku: int, qty: int) -> None:
         """Units come back on the shelf: an uncollected pickup order, or a customer return."""
-        self._touch(node, sku, self.env._now)
+        self._touch(node, sku, self.clock.now)
         self.on_hand[node][sku] += qty
         self.atp[node][sku] += qty
         self.restocked[node][sku] += qty
 
     def write_off(self, node: int, sku: int, qty: int) -> None:
         """Reserved units a picker did not find: phantom stock leaves the record."""
-        self._issue(node, sku, qty, self.written_off, self.env._now)
+        self._issue(node, sku, qty, self.written_off, self.clock.now)
 
     def unreserve(self, node: int, sku: int, qty: int) -> None:
         """A rejected shipment's found units go back to available stock."""
-        self._touch(node, sku, self.env._now)
+        self._touch(node, sku, self.clock.now)
         self.atp[node][sku] += qty
         self.reserved[node][sku] -= qty
 
     def charge_backorder(self, node: int, sku: int, qty: int) -> None:
         """A customer demand the network could not fill now waits, counted against ``node``:
         its position falls and its policy reviews; the current cycle had a shortage."""
-        now = self.env._now
+        now = self.clock.now
         self._touch(node, sku, now)
         self.backorders[node][sku] += qty
         self._demand_today[node][sku] += qty
@@ -332,7 +332,7 @@ class Stock:
 
     def release_backorder(self, node: int, sku: int, qty: int) -> None:
         """A waiting demand left ``node``'s position (filled, or cancelled)."""
-        self._touch(node, sku, self.env._now)
+        self._touch(node, sku, self.clock.now)
         self.backorders[node][sku] -= qty
 
     def mark_shortage(self, node: int, sku: int) -> None:
@@ -346,7 +346,7 @@ class Stock:
         code = self.policy[node][s]
         if code != _CONTINUOUS and code != _RQ:
             return
-        if (self.env._now if now is None else now) >= self.horizon:
+        if (self.clock.now if now is None else now) >= self.horizon:
             return
         position = self.position(node, s)
         s_level = self.s_level[node][s]
@@ -371,7 +371,7 @@ class Stock:
                 if position <= self.s_level[node][s]:
                     self._place_order(node, s, self.S_level[node][s] - position)
             yield self.env.timeout(days * HOURS)
-            if self.env._now >= self.horizon:
+            if self.clock.now >= self.horizon:
                 return
 
     def _observe_days(self):
@@ -383,7 +383,7 @@ class Stock:
                 f.observe(demand[n][s])
             for row in demand:
                 row[:] = [0] * len(row)
-            if self.env._now >= self.horizon:
+            if self.clock.now >= self.horizon:
                 return
 
     def _place_order(self, node: int, s: int, need: int, now: float | None = None) -> None:
@@ -392,7 +392,7 @@ class Stock:
         if self.unlimited[node]:
             return
         if now is None:
-            now = self.env._now
+            now = self.clock.now
         lane = self.lane[node]
         qty = lane.lot(need)
         src = self.source[node]
@@ -447,7 +447,7 @@ class Stock:
         self._receive(node, s, qty)
 
     def _receive(self, node: int, s: int, qty: int) -> None:
-        now = self.env._now
+        now = self.clock.now
         self._touch(node, s, now)
         self.on_hand[node][s] += qty
         self.atp[node][s] += qty
@@ -481,7 +481,7 @@ class Stock:
 
     def _read_areas(self) -> np.ndarray:
         """Every integral closed at now: array [level, node, sku] of level × hours."""
-        now = self.env._now
+        now = self.clock.now
         for n, row in enumerate(self._last):
             for s in range(len(row)):
                 self._touch(n, s, now)

@@ -13,8 +13,9 @@ Who owns what: ``OrderBook`` (``sim.core.records``) every order's fields and the
 is generated before the clock starts (``sim.core.demand``). ``run()`` returns a ``RunResult``.
 
 This module and the other hot ones are compiled by mypyc (``sim.core.native``), so their
-annotations are checked at run time. They read the clock as ``env._now``: SimPy's ``now``
-property is a Python call, and an order reads the clock about 20 times.
+annotations are checked at run time. They read the time as ``clock.now``, a compiled
+attribute the clock keeps equal to SimPy's ``env.now`` (a Python property: an order reads the
+time about 20 times).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class _OrderView:
         hit = self._costs.get((n, weight_lb))
         if hit is None:
             w, book, i = self.w, self.book, self.i
-            now = w.env._now
+            now = w.clock.now
             ready = now + w.stations[n].ready_delay(now, book.units[i])
             hit = w.picker.pick(CHEAPEST_ON_TIME, n, w._zone[n][self.region], weight_lb,
                                 ready, book.deadline[i])
@@ -96,7 +97,7 @@ class _OrderView:
         return st.in_queue / st.spec.capacity.pickers
 
     def assigned_today(self, n: int) -> int:
-        return self.w.stations[n].assigned_on(int(self.w.env._now // HOURS))
+        return self.w.stations[n].assigned_on(int(self.w.clock.now // HOURS))
 
     def days_of_supply(self, n: int) -> float:
         atp, daily = self.w.atp[n], self.w.net.daily_demand[n]
@@ -200,7 +201,7 @@ class World:
         # Orders and decisions
         self.catalog = Catalog(scenario.skus)
         self.book = OrderBook(self.demand, self.catalog)
-        self.decisions = Decisions(engine, self.env, scenario, self.book, self.weekday0)
+        self.decisions = Decisions(engine, self.clock, scenario, self.book, self.weekday0)
         # Stock and operations
         self.stock = Stock(self.clock, self.net, self.log, self.horizon,
                            scenario.warmup_days * HOURS, self._release_backorders)
@@ -411,7 +412,7 @@ class World:
                          self._shipment_columns(),
                          self.log, d.trace,
                          self.stock.tables(), nodes, [s.label for s in self.net.services],
-                         self.env._now, outcomes=d.outcomes(), walk_ins=walk_ins,
+                         self.clock.now, outcomes=d.outcomes(), walk_ins=walk_ins,
                          rejections=rejections, pickups=pickups, preorders=preorders,
                          returns=return_columns(self._returns))
 
@@ -441,7 +442,7 @@ class World:
         """Walk-in sale ``k``: its shopper takes the units off the shelf, or leaves."""
         _, nodes, skus, qtys = self._walk_in_rows
         n, s, q = nodes[k], skus[k], qtys[k]
-        stock, log, now, outcome = self.stock, self.log, self.env._now, self._walk_in_outcome
+        stock, log, now, outcome = self.stock, self.log, self.clock.now, self._walk_in_outcome
         if self.stations[n].down:    # the store is closed: the shopper leaves
             stock.turn_away(n, s, q)
             outcome[k] = LOST
@@ -456,7 +457,7 @@ class World:
 
     def _arrive(self, i: int) -> None:
         book = self.book
-        self.log.add(self.env._now, _ORDER_CREATED, i, -1, -1, book.units[i], book.value[i])
+        self.log.add(self.clock.now, _ORDER_CREATED, i, -1, -1, book.units[i], book.value[i])
         if self._holds_orders[book.channel[i]]:
             key = (book.customer[i], book.address[i])
             group = self._held.get(key)
@@ -478,7 +479,7 @@ class World:
     def _release_held(self, key: tuple[int, int]) -> None:
         """A consolidation hold ends: the customer's orders held together go to brokering, in
         arrival order (later ones can then join the first one's parcel)."""
-        book, now = self.book, self.env._now
+        book, now = self.book, self.clock.now
         for i in self._held.pop(key, ()):
             book.held_h[i] = now - book.t[i]
             self._enqueue(i)
@@ -486,7 +487,7 @@ class World:
     def _broker(self, i: int) -> None:
         """The DOM's first decision for order ``i``: allocate it, or handle it as unfillable
         (a pre-order of a SKU not launched yet waits for its launch)."""
-        book, now = self.book, self.env._now
+        book, now = self.book, self.clock.now
         book.decided_at[i] = now
         launch = (max(self._launch_h[s] for s in book.lines(i)[0]) if self._has_preorders
                   else 0.0)
@@ -505,7 +506,7 @@ class World:
         """A process running ``action()`` every ``minutes`` until the horizon (batch brokering,
         ATP syncs, re-prioritising)."""
         interval = minutes / 60.0
-        while self.env._now < self.horizon:
+        while self.clock.now < self.horizon:
             yield self.env.timeout(interval)
             action()
 
@@ -541,7 +542,7 @@ class World:
         excluded = self._excluded.get(i)
         view = _OrderView(self, i, skus, qtys)
         groups = self.catalog.groups(skus)
-        today = self._dates[int(self.env._now // HOURS)] if dated else None
+        today = self._dates[int(self.clock.now // HOURS)] if dated else None
         bypass = dated and today in primary.capacity_bypass_dates
         book.sourcing_rule[i] = src.winner
         host = primary.consolidate and self._consol is not None and not retry
@@ -609,7 +610,7 @@ class World:
 
     def _start_fulfilment(self, i: int, shipments: int, retry: bool) -> None:
         """Book-keeping of an order leaving the waiting states with ``shipments`` parcels."""
-        book, now = self.book, self.env._now
+        book, now = self.book, self.clock.now
         if self._preorder_launch:
             launch = self._preorder_launch.pop(i, None)
             if launch is not None:
@@ -710,7 +711,7 @@ class World:
         node, i = ship.node, ship.order
         short = ship.short or [0] * len(missing)
         self._missing_lines[node] += sum(missing)
-        now, stock, book = self.env._now, self.stock, self.book
+        now, stock, book = self.clock.now, self.stock, self.book
         for s, q, gone, lack in zip(ship.skus, ship.qtys, missing, short, strict=True):
             if q > lack:                 # the units actually reserved (all but the oversold)
                 (stock.write_off if gone else stock.unreserve)(node, s, q - lack)
@@ -734,7 +735,7 @@ class World:
     def _reserve(self, i: int, node: int, skus: list[int], qtys: list[int],
                  facts: dict) -> Shipment:
         """Reserve stock at ``node``, choose the carrier service and queue the shipment."""
-        now = self.env._now
+        now = self.clock.now
         ship = self._new_shipment(i, node, skus, qtys)
         units, weight = ship.units, ship.weight
         region = self.book.region[i]
@@ -766,7 +767,7 @@ class World:
     def _new_shipment(self, i: int, node: int, skus: list[int], qtys: list[int]) -> Shipment:
         """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
         visibility only what the shelf has; the rest is marked short)."""
-        now, stock, log, stale = self.env._now, self.stock, self.log, self._stale
+        now, stock, log, stale = self.clock.now, self.stock, self.log, self._stale
         ship = Shipment(self._next_shipment, i, node, skus, qtys, sum(qtys),
                         self.catalog.weight_of(skus, qtys), now)
         self._next_shipment += 1
@@ -792,7 +793,7 @@ class World:
     def _packed(self, ship: Shipment) -> None:
         """Units leave stock; the carrier collects at the next pickup and delivers (a pickup
         order is delivered when it is ready at the store). Riders travel with their host."""
-        now = self.env._now
+        now = self.clock.now
         self._unstock(ship)
         ship.packed = now
         terms = self._pickup_terms[self.book.channel[ship.order]]
@@ -842,7 +843,7 @@ class World:
                                          ship.skus, ship.qtys)
             if ret is not None:
                 self._returns.append(ret)
-                self._later(ret.due - self.env._now, lambda: self._returned(ret))
+                self._later(ret.due - self.clock.now, lambda: self._returned(ret))
         if self._consol is not None and ship.host < 0:   # no longer a parcel to join
             key = (book.customer[i], book.address[i])
             if self._parcels.get(key) is ship:
@@ -857,7 +858,7 @@ class World:
             s, q, k = ret.skus[j], ret.qtys[j], ret.restock[j]
             if k:
                 self.stock.restock(ret.node, s, k)
-            self.log.add(self.env._now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
+            self.log.add(self.clock.now, Ev.RETURNED, ret.order, ret.node, s, q, value=k)
 
     def _await_at_store(self, ship: Shipment, store: int, _arrived: object) -> None:
         """``_await_customer``, called back when the parcel arrives at the pickup store."""
@@ -866,7 +867,7 @@ class World:
     def _await_customer(self, ship: Shipment, store: int) -> None:
         """A pickup order ready at ``store``: the customer collects it after a delay, or never
         comes and after the hold its units go on that store's shelf."""
-        i, now = ship.order, self.env._now
+        i, now = ship.order, self.clock.now
         terms = self._pickup_terms[self.book.channel[i]]
         draws = self._pickup_draws[self.book.channel[i]]
         assert terms is not None and draws is not None, "only a pickup channel's parcels wait"
@@ -876,7 +877,7 @@ class World:
             def restock(_ev, ship=ship):
                 for s, q in zip(ship.skus, ship.qtys, strict=True):
                     self.stock.restock(store, s, q)
-                    self.log.add(self.env._now, Ev.RESTOCKED, i, store, s, q)
+                    self.log.add(self.clock.now, Ev.RESTOCKED, i, store, s, q)
             self.clock.call_in(terms.hold_days * HOURS, restock)
             self._pickups.append((i, now, math.nan, 1))
         else:
@@ -989,7 +990,7 @@ class World:
             self._backorder(i)
 
     def _retry(self, i: int, sourcing: SourcingOutcome, attempt: int) -> None:
-        if self.book.status[i] != _BACKORDERED or self.env._now >= self.horizon:
+        if self.book.status[i] != _BACKORDERED or self.clock.now >= self.horizon:
             return
         ok, _ = self._decide(i, retry=True)
         if ok:
@@ -1003,8 +1004,8 @@ class World:
         book = self.book
         if math.isnan(book.backordered_at[i]):
             book.status[i] = _BACKORDERED
-            book.backordered_at[i] = self.env._now
-            self.log.add(self.env._now, Ev.BACKORDERED, i)
+            book.backordered_at[i] = self.clock.now
+            self.log.add(self.clock.now, Ev.BACKORDERED, i)
             charges = self._charges[i] = self._charge_nodes(i)
             for n, s, q in charges:
                 self.stock.charge_backorder(n, s, q)
@@ -1055,7 +1056,7 @@ class World:
             self._waiting[s].append(i)
 
     def _reroute(self, i: int) -> None:
-        if self.book.status[i] == _BACKORDERED and self.env._now < self.horizon:
+        if self.book.status[i] == _BACKORDERED and self.clock.now < self.horizon:
             self._decide(i, retry=True)
 
     def _cancel_if_waiting(self, i: int) -> None:
@@ -1065,7 +1066,7 @@ class World:
     def _cancel(self, i: int) -> None:
         self._uncharge(i)
         self.book.status[i] = _CANCELLED
-        self.log.add(self.env._now, Ev.CANCELLED, i)
+        self.log.add(self.clock.now, Ev.CANCELLED, i)
 
     def _later(self, hours: float, action) -> None:
         self.clock.call_in(hours, lambda _ev: action())
