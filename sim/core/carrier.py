@@ -34,8 +34,7 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
                     ) -> tuple[list[Option], Option]:
     """The services ``out`` allows for this parcel, cheapest first (then earliest delivery,
     then service index), each with its delivery time less ``offset``; and the fastest one."""
-    cutoff = net.scenario.nodes[node].cutoff_hour
-    weekday0 = net.scenario.start_date.weekday()
+    cutoff, weekday0 = net.cutoff_hour[node], net.weekday0
     carriers, names = out.carriers, out.services
     options = []
     for s in services:
@@ -45,9 +44,8 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
             continue
         if names is not None and s.name not in names:
             continue
-        spec = s.spec
-        ship = next_pickup(ready_at, cutoff, spec.pickup_hour, spec.pickup_days, weekday0)
-        eta = ship + 24.0 * spec.transit_days[zone - 1]
+        ship = next_pickup(ready_at, cutoff, s.pickup_hour, s.pickup_days, weekday0)
+        eta = ship + 24.0 * s.transit_days[zone - 1]
         options.append((s.rate(zone, weight_lb), eta - offset, s.index, s))
     if not options:
         raise ValueError(f"no carrier service is allowed by the carrier rule for a "

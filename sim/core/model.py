@@ -44,7 +44,7 @@ from sim.core.errors import SimulationError
 from sim.core.events import Ev, EventSink, make_event_log
 from sim.core.fulfillment import Shipment, ShipmentTable, Station
 from sim.core.inventory import LOST, LOST_TO_ONLINE, SOLD, Stock
-from sim.core.network import Network, build_network, next_pickup
+from sim.core.network import Network, ServiceInfo, build_network, next_pickup
 from sim.core.records import HOURS, Catalog, OrderBook, Status, Trace
 from sim.core.returns import Return, ReturnDesk, return_columns
 from sim.core.rng import BlockSampler, stream
@@ -802,7 +802,7 @@ class World:
             self._await_customer(ship, ship.node)
         else:
             ship.shipped = _pickup = self._collect_at(ship, now)
-            svc = self.net.services[ship.service].spec       # (overflow may have moved it)
+            svc = self.net.services[ship.service]       # (overflow may have moved it)
             days = svc.transit_days[ship.zone - 1] + max(0.0, self._delay[ship.service].next())
             if self._carrier_events:
                 days += self.disruptions.extra_transit_days(ship.service, ship.shipped)
@@ -903,11 +903,11 @@ class World:
     def _queued(self) -> int:
         return sum(st.in_queue for st in self.stations)
 
-    def _pickup(self, node: int, svc, t: float) -> float:
-        return next_pickup(t, self.sc.nodes[node].cutoff_hour, svc.pickup_hour, svc.pickup_days,
+    def _pickup(self, node: int, svc: ServiceInfo, t: float) -> float:
+        return next_pickup(t, self.net.cutoff_hour[node], svc.pickup_hour, svc.pickup_days,
                            self.weekday0)
 
-    def _pickup_after(self, ship: Shipment, svc, t: float) -> float:
+    def _pickup_after(self, ship: Shipment, svc: ServiceInfo, t: float) -> float:
         """The service's first pickup at the node from ``t`` on that is not suspended."""
         when = self._pickup(ship.node, svc, t)
         while self._carrier_events:
@@ -921,7 +921,7 @@ class World:
         """When the carrier collects a parcel packed at ``t``: the next pickup with room. A
         full pickup moves the parcel to another service with room (carrier outcome
         ``overflow: next_service``) or leaves it for the service's next pickup day."""
-        svc = self.net.services[ship.service].spec
+        svc = self.net.services[ship.service]
         when = self._pickup_after(ship, svc, t)
         cap = svc.pickup_capacity
         if cap is None:
@@ -934,7 +934,7 @@ class World:
                 ship.service, ship.ship_cost, when = alt
                 ship.switched = True
                 self._price_parcel(ship)
-                svc = self.net.services[ship.service].spec
+                svc = self.net.services[ship.service]
                 if svc.pickup_capacity is None:
                     return when
                 cap = svc.pickup_capacity
@@ -954,11 +954,11 @@ class World:
                     (out.carriers is not None and s.carrier not in out.carriers) or \
                     (out.services is not None and s.name not in out.services):
                 continue
-            when = self._pickup(ship.node, s.spec, t)
-            cap = s.spec.pickup_capacity
+            when = self._pickup(ship.node, s, t)
+            cap = s.pickup_capacity
             if cap is not None and loads[(ship.node, s.index, when)] >= cap:
                 continue
-            eta = when + HOURS * s.spec.transit_days[ship.zone - 1]
+            eta = when + HOURS * s.transit_days[ship.zone - 1]
             options.append((s.rate(ship.zone, ship.parcel_weight), eta, s.index, when))
         if not options:
             return None

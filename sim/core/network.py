@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,15 @@ class ServiceInfo:
     spec: CarrierService
     weights: tuple[float, ...]
     rates: tuple[tuple[float, ...], ...]    # [bracket][zone-1]
+    # The spec's fields the order pipeline reads, as compiled attributes (reading the
+    # pydantic spec is a generic lookup): pricing, pickups and schedule.
+    ltl: bool
+    min_weight_lb: float
+    min_charge: float
+    pickup_hour: float
+    pickup_days: list[int] = field(compare=False)
+    transit_days: list[int] = field(compare=False)      # scheduled days for zones 1..8
+    pickup_capacity: int | None
 
     @property
     def label(self) -> str:
@@ -40,14 +49,14 @@ class ServiceInfo:
 
     def takes(self, weight_lb: float) -> bool:
         """Whether the service carries a shipment this heavy (LTL has a minimum)."""
-        return weight_lb >= self.spec.min_weight_lb
+        return weight_lb >= self.min_weight_lb
 
     def rate(self, zone: int, weight_lb: float) -> float:
         """Price of one shipment: by parcel (over the heaviest bracket as several parcels) or,
         for LTL, per 100 lb at the weight break, at least the minimum charge."""
-        if self.spec.pricing == "ltl":
+        if self.ltl:
             k = min(bisect.bisect_left(self.weights, weight_lb), len(self.weights) - 1)
-            return max(self.spec.min_charge, self.rates[k][zone - 1] * weight_lb / 100.0)
+            return max(self.min_charge, self.rates[k][zone - 1] * weight_lb / 100.0)
         weights = self.weights
         heaviest = weights[-1]
         if weight_lb > heaviest:
@@ -220,6 +229,8 @@ class Network:
     opening: np.ndarray         # [node, sku] units
     calendars: list[ShiftCalendar]
     sku_class: list[str]        # A/B/C by popularity rank
+    cutoff_hour: list[float]    # [node] the day's last hour a parcel packed makes the pickup
+    weekday0: int               # weekday of day 0 (Monday 0)
 
 
 
@@ -229,7 +240,10 @@ def _services(scenario: Scenario) -> list[ServiceInfo]:
         for s in c.services:
             out.append(ServiceInfo(len(out), c.name, s.name, s,
                                    tuple(r.weight_lb_max for r in s.rate_card),
-                                   tuple(r.by_zone() for r in s.rate_card)))
+                                   tuple(r.by_zone() for r in s.rate_card),
+                                   s.pricing == "ltl", s.min_weight_lb, s.min_charge,
+                                   s.pickup_hour, list(s.pickup_days), list(s.transit_days),
+                                   s.pickup_capacity))
     return out
 
 
@@ -319,4 +333,5 @@ def build_network(scenario: Scenario) -> Network:
     sku_class = ["A" if cum[r] <= 0.8 else "B" if cum[r] <= 0.95 else "C" for r in rank]
     calendars = [ShiftCalendar(n.shifts, scenario.start_date.weekday()) for n in scenario.nodes]
     return Network(scenario, distance, zone, _services(scenario), carried, daily, opening,
-                   calendars, sku_class)
+                   calendars, sku_class, [n.cutoff_hour for n in scenario.nodes],
+                   scenario.start_date.weekday())
