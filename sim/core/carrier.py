@@ -6,11 +6,10 @@ Deterministic: ties break by service index. ``ServicePicker`` memoises the choic
 
 from __future__ import annotations
 
-import bisect
 import math
 
 from rules.schema import CarrierOutcome
-from sim.core.network import Network, ServiceInfo, next_pickup
+from sim.core.network import Network, ServiceInfo, bisect_left, next_pickup
 
 __all__ = ["CHEAPEST_ON_TIME", "ServicePicker", "choose_service"]
 
@@ -23,7 +22,7 @@ def choose_service(out: CarrierOutcome, services: list[ServiceInfo], net: Networ
                    ) -> tuple[ServiceInfo, float, float]:
     """The service ``out`` selects, its rate and its scheduled delivery time."""
     options, fastest = service_options(out, services, net, node, zone, weight_lb, ready_at)
-    return _select(out, options, fastest, deadline)
+    return _select(out.strategy, options, fastest, deadline)
 
 
 Option = tuple[float, float, int, ServiceInfo]      # rate, delivery, service index, service
@@ -54,17 +53,17 @@ def service_options(out: CarrierOutcome, services: list[ServiceInfo], net: Netwo
     return options, min(options, key=lambda o: (o[1], o[0], o[2]))
 
 
-def _select(out: CarrierOutcome, options: list[Option], fastest: Option,
+def _select(strategy: str, options: list[Option], fastest: Option,
             deadline: float) -> tuple[ServiceInfo, float, float]:
-    """The option ``out``'s strategy picks (``options`` cheapest first; ``deadline`` on the
-    same clock as their delivery times)."""
-    if out.strategy == "cheapest_on_time":
+    """The option a carrier outcome's ``strategy`` picks (``options`` cheapest first;
+    ``deadline`` on the same clock as their delivery times)."""
+    if strategy == "cheapest_on_time":
         best = fastest
         for o in options:                  # cheapest first: the first on time
             if o[1] <= deadline:
                 best = o
                 break
-    elif out.strategy == "fastest":
+    elif strategy == "fastest":
         best = fastest
     else:
         best = options[0]
@@ -79,18 +78,20 @@ class ServicePicker:
 
     def __init__(self, net: Network):
         self.net = net
-        self._bounds = sorted({w for s in net.services for w in s.weights})
+        self._bounds: list[float] = sorted({w for s in net.services for w in s.weights})
         # Heavier shipments are not memoised: past the smallest heaviest parcel bracket, or
         # heavy enough for an LTL service (whose price grows with the weight itself).
         self._max_w = min([s.weights[-1] for s in net.services]
                           + [s.spec.min_weight_lb for s in net.services
                              if s.spec.pricing == "ltl"])
-        self._cuts = [sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
-                      for n in net.scenario.nodes]
+        self._cuts: list[list[float]] = [
+            sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
+            for n in net.scenario.nodes]
         self._memo: dict[tuple, tuple[list[Option], Option]] = {}
         #: id(outcome) → (the outcome, the number of its (strategy, carriers, services): the
-        #: part of the memo key it decides); holding the outcome keeps its id from being reused
-        self._outcomes: dict[int, tuple[CarrierOutcome, int]] = {}
+        #: part of the memo key it decides, and its strategy); holding the outcome keeps its
+        #: id from being reused
+        self._outcomes: dict[int, tuple[CarrierOutcome, int, str]] = {}
         #: (strategy, carriers, services) → its number (equal outcomes share memo entries)
         self._outcome_keys: dict[tuple, int] = {}
         self._weekday0 = net.scenario.start_date.weekday()
@@ -118,13 +119,13 @@ class ServicePicker:
             what = (out.strategy, out.carriers and tuple(out.carriers),
                     out.services and tuple(out.services))
             number = self._outcome_keys.setdefault(what, len(self._outcome_keys))
-            known = self._outcomes[id(out)] = (out, number)
+            known = self._outcomes[id(out)] = (out, number, out.strategy)
         # Relative to the ready day, the options depend on the weekday, not the date.
-        key = (known[1], node, zone, bisect.bisect_left(self._bounds, weight_lb),
-               (self._weekday0 + day) % 7, bisect.bisect_left(self._cuts[node], tod))
+        key = (known[1], node, zone, bisect_left(self._bounds, weight_lb),
+               (self._weekday0 + day) % 7, bisect_left(self._cuts[node], tod))
         hit = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = service_options(out, self.net.services, self.net, node,
                                                     zone, weight_lb, ready, base)
-        svc, rate, eta = _select(out, hit[0], hit[1], deadline - base)
+        svc, rate, eta = _select(known[2], hit[0], hit[1], deadline - base)
         return svc, rate, eta + base

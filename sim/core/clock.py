@@ -13,15 +13,19 @@ with timeouts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from heapq import heappop
-from itertools import count
-from typing import Any
+from typing import Any, Final
 
 import simpy
 from simpy.events import NORMAL, URGENT
 
 __all__ = ["Call", "Clock", "InTurn"]
+
+#: SimPy's priorities as compiled constants (reading the imported names is a dict lookup).
+_URGENT: Final = 0
+_NORMAL: Final = 1
+assert (_URGENT, _NORMAL) == (URGENT, NORMAL)
 
 
 class Call:
@@ -52,7 +56,7 @@ class Clock:
         self.now: float = env._now
         # (time, priority, sequence, event); a process starting at 0 is due at the int 0
         self._events: list[Any] = env._queue
-        self._eid: count[int] = env._eid
+        self._eid: Iterator[int] = env._eid      # typed so that ``next`` is compiled
         self._calls: list[Call] = []          # a binary heap by (t, priority, seq)
 
     def call_in(self, delay: float, callback: Callable[[Any], None]) -> None:
@@ -60,12 +64,12 @@ class Clock:
         then, as a ``Timeout`` made now would be)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        self._push(Call(self.now + delay, NORMAL, next(self._eid), callback))
+        self._push(Call(self.now + delay, _NORMAL, next(self._eid), callback))
 
     def start(self, callback: Callable[[Any], None]) -> None:
         """Call ``callback(call)`` now, before the other events due now: where a process
         started now would take its first step."""
-        self._push(Call(self.now, URGENT, next(self._eid), callback))
+        self._push(Call(self.now, _URGENT, next(self._eid), callback))
 
     def in_turn(self, times: Sequence[float], action: Callable[[int], None]) -> None:
         """Call ``action(k)`` at ``times[k]`` for k = 0, 1, ... (``times`` in order), starting
@@ -179,6 +183,7 @@ class InTurn:
     def __init__(self, clock: Clock, times: Sequence[float], action: Callable[[int], None]):
         self._clock, self._times, self._action = clock, times, action
         self._next = 0                   # the one the pending call waits for
+        self._due_call = self._due       # the bound method, made once
 
     def begin(self, _call: object = None) -> None:
         """The first step: those due now, then a call at the next one's time."""
@@ -194,7 +199,7 @@ class InTurn:
         while k < len(times):
             if times[k] > clock.now:
                 self._next = k
-                clock.call_in(times[k] - clock.now, self._due)
+                clock.call_in(times[k] - clock.now, self._due_call)
                 return
             self._action(k)
             k += 1

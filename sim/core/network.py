@@ -16,10 +16,36 @@ from sim.core.demand import expected_daily_units, walk_in_daily_units
 from sim.core.geo import haversine_mi, zone_for_miles
 from sim.scenario import CarrierService, Scenario, Shift
 
-__all__ = ["Network", "ServiceInfo", "ShiftCalendar", "next_pickup", "next_pickups",
-           "build_network"]
+__all__ = ["Network", "ServiceInfo", "ShiftCalendar", "bisect_left", "bisect_right",
+           "next_pickup", "next_pickups", "build_network"]
 
 UNLIMITED = 10**12
+
+
+def bisect_left(a: list[float], x: float) -> int:
+    """``bisect.bisect_left`` on a sorted list of floats: the first index whose value is not
+    below ``x``. Compiled, it compares unboxed floats (the module's is a generic call)."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def bisect_right(a: list[float], x: float) -> int:
+    """``bisect.bisect_right`` on a sorted list of floats: the first index whose value is
+    above ``x``."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x < a[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @dataclass(frozen=True)
@@ -109,8 +135,8 @@ class ShiftCalendar:
         self.always = len(self.spans) == 1 and self.spans[0][1] - self.spans[0][0] >= 168
         # The week's spans repeated over three weeks, so any week-hour finds its neighbours.
         laid = sorted((a + k, b + k) for k in (-168.0, 0.0, 168.0) for a, b in self.spans)
-        self._starts = [a for a, _ in laid]
-        self._ends = [b for _, b in laid]
+        self._starts: list[float] = [a for a, _ in laid]
+        self._ends: list[float] = [b for _, b in laid]
         # The week's spans normalised into [0, 168) (a span wrapping over Sunday midnight is
         # split in two), with the open hours before each span: the tables behind the
         # vectorised ``open_hours_before``.
@@ -134,7 +160,7 @@ class ShiftCalendar:
         if self.always or not self.spans:
             return 0.0 if self.always else math.inf
         w = (t + self.offset) % 168.0
-        k = bisect.bisect_right(self._starts, w) - 1
+        k = bisect_right(self._starts, w) - 1
         if w < self._ends[k]:
             return 0.0
         return self._starts[k + 1] - w
