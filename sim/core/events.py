@@ -56,9 +56,9 @@ class EventSink:
 
     mode = "none"
 
-    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+    def add(self, t: float, kind: int, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
-        """Record one state change (the base records nothing)."""
+        """Record one state change of ``kind`` (an ``Ev``; the base records nothing)."""
 
     def __len__(self) -> int:
         return 0
@@ -145,7 +145,7 @@ class EventLog(EventSink):
     def __init__(self) -> None:
         self._table = Columns(_EVENT_COLUMNS)
 
-    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+    def add(self, t: float, kind: int, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
         """Append one state change."""
         out = self._table.out
@@ -218,7 +218,7 @@ class SummaryLog(EventSink):
         n = len(Ev)
         self.counts, self.qty, self.value = [0] * n, [0] * n, [0.0] * n
 
-    def add(self, t: float, kind: Ev, order: int = -1, node: int = -1, sku: int = -1,
+    def add(self, t: float, kind: int, order: int = -1, node: int = -1, sku: int = -1,
             qty: int = 0, value: float = 0.0) -> None:
         """Count one state change."""
         self.counts[kind] += 1

@@ -28,7 +28,7 @@ from sim.scenario.dists import Gamma
 __all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment_columns",
            "shipment_row"]
 
-_PICK_START = Ev.PICK_START
+_PICK_START: Final = int(Ev.PICK_START)
 
 
 class Shipment:

@@ -26,6 +26,7 @@ import functools
 import math
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 
@@ -38,12 +39,19 @@ from sim.core.rng import BlockSampler, stream
 __all__ = ["Stock", "nearest_units", "units_from_days", "LEVELS", "SOLD", "LOST",
            "LOST_TO_ONLINE"]
 
-HOURS = 24.0
-_NONE, _CONTINUOUS, _RQ, _PERIODIC, _FORECAST = 0, 1, 2, 3, 4
+# Constants are ``Final``: compiled, a read is a constant, not a dict lookup of the module.
+HOURS: Final = 24.0
+_NONE: Final = 0
+_CONTINUOUS: Final = 1
+_RQ: Final = 2
+_PERIODIC: Final = 3
+_FORECAST: Final = 4
 _POLICY_CODES = {"none": _NONE, "sS": _CONTINUOUS, "base_stock": _CONTINUOUS, "RQ": _RQ,
                  "periodic": _PERIODIC, "RS": _PERIODIC, "forecast": _FORECAST}
 #: Outcomes of a walk-in sale (``Stock.sell_walk_in``).
-SOLD, LOST, LOST_TO_ONLINE = 0, 1, 2
+SOLD: Final = 0
+LOST: Final = 1
+LOST_TO_ONLINE: Final = 2
 #: Integrated levels, in this order, in ``Stock.window_areas``.
 LEVELS = ("on_hand", "reserved", "on_order", "backorders", "owed", "stockout")
 

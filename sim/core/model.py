@@ -27,7 +27,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import simpy
@@ -54,13 +54,21 @@ from sim.scenario.dists import Uniform
 
 __all__ = ["Status", "World", "RunResult", "SimulationError", "check_rule_references"]
 
-# Status values as plain ints: the book's status column holds ints (compared on the hot path).
-_IN_PROCESS, _DELIVERED = int(Status.IN_PROCESS), int(Status.DELIVERED)
-_BACKORDERED, _CANCELLED = int(Status.BACKORDERED), int(Status.CANCELLED)
-_ORDER_CREATED, _RESERVED = Ev.ORDER_CREATED, Ev.RESERVED
-_PACKED, _SHIPPED, _DELIVERED_EV = Ev.PACKED, Ev.SHIPPED, Ev.DELIVERED
-_DECIDED, _RELEASED = Ev.DECIDED, Ev.RELEASED
-_NO_SERVICES: frozenset[int] = frozenset()      # no carrier service suspended
+# Status values and event kinds as plain ints: the book's status column holds ints (compared
+# on the hot path), and the event log takes ints. ``Final``: compiled, a read is a static, not a
+# dict lookup of the module.
+_IN_PROCESS: Final = int(Status.IN_PROCESS)
+_DELIVERED: Final = int(Status.DELIVERED)
+_BACKORDERED: Final = int(Status.BACKORDERED)
+_CANCELLED: Final = int(Status.CANCELLED)
+_ORDER_CREATED: Final = int(Ev.ORDER_CREATED)
+_RESERVED: Final = int(Ev.RESERVED)
+_PACKED: Final = int(Ev.PACKED)
+_SHIPPED: Final = int(Ev.SHIPPED)
+_DELIVERED_EV: Final = int(Ev.DELIVERED)
+_DECIDED: Final = int(Ev.DECIDED)
+_RELEASED: Final = int(Ev.RELEASED)
+_NO_SERVICES: Final[frozenset[int]] = frozenset()      # no carrier service suspended
 
 
 class _OrderView:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from enum import IntEnum
 from itertools import repeat
 from operator import add
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 from librt.strings import write_i64_le
@@ -27,7 +27,7 @@ from sim.scenario import Sku
 __all__ = ["HOURS", "Status", "TraceRow", "Trace", "Catalog", "OrderBook", "rounded",
            "round_to"]
 
-HOURS = 24.0
+HOURS: Final = 24.0
 
 
 class Status(IntEnum):
