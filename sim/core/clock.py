@@ -13,7 +13,7 @@ with timeouts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappop
 from typing import Any, Final
 
@@ -56,7 +56,9 @@ class Clock:
         self.now: float = env._now
         # (time, priority, sequence, event); a process starting at 0 is due at the int 0
         self._events: list[Any] = env._queue
-        self._eid: Iterator[int] = env._eid      # typed so that ``next`` is compiled
+        # SimPy's sequence counter, by its bound ``__next__`` (compiled, ``next()`` is a
+        # generic call of the builtin)
+        self._next_eid: Callable[[], int] = env._eid.__next__
         self._calls: list[Call] = []          # a binary heap by (t, priority, seq)
 
     def call_in(self, delay: float, callback: Callable[[Any], None]) -> None:
@@ -64,12 +66,12 @@ class Clock:
         then, as a ``Timeout`` made now would be)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        self._push(Call(self.now + delay, _NORMAL, next(self._eid), callback))
+        self._push(Call(self.now + delay, _NORMAL, self._next_eid(), callback))
 
     def start(self, callback: Callable[[Any], None]) -> None:
         """Call ``callback(call)`` now, before the other events due now: where a process
         started now would take its first step."""
-        self._push(Call(self.now, _URGENT, next(self._eid), callback))
+        self._push(Call(self.now, _URGENT, self._next_eid(), callback))
 
     def in_turn(self, times: Sequence[float], action: Callable[[int], None]) -> None:
         """Call ``action(k)`` at ``times[k]`` for k = 0, 1, ... (``times`` in order), starting

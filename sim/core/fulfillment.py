@@ -9,7 +9,6 @@ Pick time is ``minutes_per_order + minutes_per_unit × units`` scaled by a unit-
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -29,6 +28,9 @@ __all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment
            "shipment_row"]
 
 _PICK_START: Final = int(Ev.PICK_START)
+#: the heap functions as compiled statics (a module attribute is a generic lookup)
+_heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
 
 
 class Shipment:
@@ -176,7 +178,7 @@ class Station:
         self._idle = self.pickers = spec.capacity.pickers
         self._override: int | None = None      # pickers while a capacity event lasts
         self.down = 0                          # outages in force (no picking)
-        self._seq = itertools.count()
+        self._seq = 0                   # arrival order in the queue (ties of priority)
         cap = spec.capacity
         self._per_order_h = cap.minutes_per_order / 60.0
         self._per_unit_h = cap.minutes_per_unit / 60.0
@@ -204,7 +206,8 @@ class Station:
             self._idle -= 1
             self._start(shipment)
             return
-        heapq.heappush(self._heap, (shipment.priority, next(self._seq), shipment))
+        self._seq += 1
+        _heappush(self._heap, (shipment.priority, self._seq, shipment))
         if self._idle > 0:
             self._idle -= 1
             self._next()
@@ -253,7 +256,7 @@ class Station:
         if not self._heap:
             self._idle += 1
             return
-        self._start(heapq.heappop(self._heap)[2])
+        self._start(_heappop(self._heap)[2])
 
     def _start(self, s: Shipment) -> None:
         """A picker takes ``s``: now, or when the shift starts."""
@@ -265,7 +268,8 @@ class Station:
 
     def _pick(self, s: Shipment) -> None:
         if self.down or self._idle < 0:     # an outage, or fewer pickers on shift, began
-            heapq.heappush(self._heap, (s.priority, next(self._seq), s))   # while it waited
+            self._seq += 1                                              # while it waited
+            _heappush(self._heap, (s.priority, self._seq, s))
             self._free()
             return
         if self.on_pick is not None and not self.on_pick(s):

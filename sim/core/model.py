@@ -48,7 +48,7 @@ from sim.core.network import Network, ServiceInfo, build_network, next_pickup
 from sim.core.records import HOURS, Catalog, OrderBook, Status, Trace
 from sim.core.returns import Return, ReturnDesk, return_columns
 from sim.core.rng import BlockSampler, stream
-from sim.core.sourcing import Ranker, choose_plan, coverage
+from sim.core.sourcing import Ranker, SplitRule, choose_plan, coverage
 from sim.scenario import Scenario
 from sim.scenario.dists import Uniform
 
@@ -163,10 +163,10 @@ _RUN_STATE = ("sc", "engine", "net", "picker", "_handling", "_zone", "_distance"
               "_pickup_terms", "_pickup_draws", "_pickups", "_preorder_launch", "_preorder_release",
               "_inspected_lines", "_missing_lines", "_rejections", "_outage_reroutes", "_desk",
               "_returns", "_delay", "_live", "_shipments", "_next_shipment", "_holds",
-              "_sourcing_plans", "_split_penalty", "_dates", "_waiting", "_charges", "_rank0",
-              "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
-              "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours",
-              "_parcels", "_held", "_holds_orders", "_walk_in_rows")
+              "_sourcing_plans", "_split_rules", "_split_penalty", "_dates", "_waiting", "_charges",
+              "_rank0", "_nearest", "_closed", "disruptions", "_n_down", "_carrier_events",
+              "_drained", "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours",
+              "_hold_hours", "_parcels", "_held", "_holds_orders", "_walk_in_rows")
 
 
 class World:
@@ -180,11 +180,11 @@ class World:
                      "_pickup_store", "_pickup_terms", "_pickup_draws", "_pickups",
                      "_preorder_launch", "_preorder_release", "_inspected_lines", "_missing_lines",
                      "_rejections", "_outage_reroutes", "_desk", "_returns", "_delay", "_live",
-                     "_shipments", "_next_shipment", "_holds", "_sourcing_plans", "_split_penalty",
-                     "_dates", "_waiting", "_charges", "_rank0", "_nearest", "_closed",
-                     "disruptions", "_n_down", "_carrier_events", "_drained", "_pickup_loads",
-                     "_batch", "_order_by", "_consol", "_window_hours", "_hold_hours", "_parcels",
-                     "_held", "_holds_orders", "_walk_in_rows")
+                     "_shipments", "_next_shipment", "_holds", "_sourcing_plans", "_split_rules",
+                     "_split_penalty", "_dates", "_waiting", "_charges", "_rank0", "_nearest",
+                     "_closed", "disruptions", "_n_down", "_carrier_events", "_drained",
+                     "_pickup_loads", "_batch", "_order_by", "_consol", "_window_hours",
+                     "_hold_hours", "_parcels", "_held", "_holds_orders", "_walk_in_rows")
 
     def __init__(self, scenario: Scenario, engine: Engine, demand: Demand | None = None,
                  events: str = "full"):
@@ -268,7 +268,10 @@ class World:
         self._live: dict[int, Shipment] = {}
         self._shipments = ShipmentTable()
         self._next_shipment = 0
-        self._holds: dict[tuple[int, int], list[int]] = {}      # (safety, protect) → per node
+        #: id(strategy) → (it, units each node holds back under it)
+        self._holds: dict[int, tuple[Any, list[int]]] = {}
+        #: id(split outcome) → (it, its fields as a ``SplitRule``)
+        self._split_rules: dict[int, tuple[Any, SplitRule]] = {}
         #: id(sourcing decision) → (it, primary outcome, strategies, any bypass dates)
         self._sourcing_plans: dict[int, tuple] = {}
         self._split_penalty = scenario.costs.split_penalty
@@ -577,7 +580,7 @@ class World:
             cov = coverage(ranked, skus, qtys, self.atp, hold, groups)
             fillable = max(fillable, cov.lines_fillable)
             split = decisions.split(facts, i, cov)
-            so = first_outcome(split.outcome)
+            so = self._split_rule(first_outcome(split.outcome))
             if groups is not None and not so.keep_groups:
                 cov = coverage(ranked, skus, qtys, self.atp, hold, None)
             plan = choose_plan(cov, so, len(skus), view.parcel_cost, self._split_penalty)
@@ -698,7 +701,7 @@ class World:
                     return False
                 return True
             gone = [u > p for u in shelf.take(len(ship.skus))]
-            if any(gone):
+            if any(g for g in gone):
                 self._reject(ship, gone)
                 return False
             return True
@@ -776,7 +779,7 @@ class World:
         """A shipment of these lines of order ``i`` from ``node``, its stock reserved (on stale
         visibility only what the shelf has; the rest is marked short)."""
         now, stock, log, stale = self.clock.now, self.stock, self.log, self._stale
-        ship = Shipment(self._next_shipment, i, node, skus, qtys, sum(qtys),
+        ship = Shipment(self._next_shipment, i, node, skus, qtys, sum(q for q in qtys),
                         self.catalog.weight_of(skus, qtys), now)
         self._next_shipment += 1
         self._live[ship.id] = ship
@@ -975,13 +978,21 @@ class World:
         return best[2], best[0], best[3]
 
     def _hold(self, strat) -> list[int]:
-        """Units each node holds back under ``strat`` (store protection + safety stock)."""
-        key = (strat.safety_stock_units, strat.protect_store_units)
-        hold = self._holds.get(key)
-        if hold is None:
-            hold = [key[0] + (key[1] if n.kind == "store" else 0) for n in self.sc.nodes]
-            self._holds[key] = hold
-        return hold
+        """Units each node holds back under ``strat`` (store protection + safety stock), worked
+        out once per strategy (holding it keeps its id from being reused)."""
+        known = self._holds.get(id(strat))
+        if known is None or known[0] is not strat:
+            safety, protect = strat.safety_stock_units, strat.protect_store_units
+            known = self._holds[id(strat)] = (
+                strat, [safety + (protect if n.kind == "store" else 0) for n in self.sc.nodes])
+        return known[1]
+
+    def _split_rule(self, outcome) -> SplitRule:
+        """``outcome``'s fields as a ``SplitRule``, made once per outcome."""
+        known = self._split_rules.get(id(outcome))
+        if known is None or known[0] is not outcome:
+            known = self._split_rules[id(outcome)] = (outcome, SplitRule(outcome))
+        return known[1]
 
     # -- orders no node can fill ------------------------------------------------------------
 

@@ -136,7 +136,7 @@ class ReturnDesk:
         # One draw per line, in line order: the numbers of one array draw (NumPy loops over
         # the elements alike).
         back = [draws.draw(qtys[j], rate[skus[j]]) for j in range(len(skus))]
-        if not any(back):
+        if not any(q > 0 for q in back):       # a generator: compiled, ``any`` is a loop
             return None
         r_skus = [skus[j] for j in range(len(skus)) if back[j]]
         r_qtys = [q for q in back if q]
@@ -149,7 +149,7 @@ class ReturnDesk:
         restock = [restock[j] if node >= 0 and carried[node][r_skus[j]] else 0
                    for j in range(len(r_skus))]
         due = delivered + 24.0 * max(0.0, self._delay[channel].next())
-        cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(r_qtys)
+        cost = self.spec.shipping_per_return + self.spec.handling_per_unit * sum(q for q in r_qtys)
         return Return(order, due, node, r_skus, r_qtys, restock, cost)
 
 

@@ -14,7 +14,8 @@ from typing import Protocol
 from rules.schema import SourcingStrategy, SplitOutcome
 from sim.core.network import Network
 
-__all__ = ["Coverage", "NodeView", "Ranker", "Plan", "rank_nodes", "coverage", "choose_plan"]
+__all__ = ["Coverage", "NodeView", "Ranker", "Plan", "SplitRule", "rank_nodes", "coverage",
+           "choose_plan"]
 
 Plan = list[tuple[int, list[int]]]     # (node, line indices) per shipment
 
@@ -176,7 +177,20 @@ def coverage(ranked: list[int], skus: list[int], qtys: list[int], atp: list[list
     return Coverage(None, None if remaining else greedy, sum(fillable))
 
 
-def choose_plan(cov: Coverage, split: SplitOutcome, nlines: int, parcel_cost=None,
+class SplitRule:
+    """A split outcome's fields as compiled attributes: made once per distinct outcome, since
+    reading the pydantic outcome is a generic lookup each time."""
+
+    __slots__ = ("mode", "max_shipments", "prefer_single_node", "keep_groups")
+
+    def __init__(self, outcome: SplitOutcome) -> None:
+        self.mode: str = outcome.mode
+        self.max_shipments: int = outcome.max_shipments
+        self.prefer_single_node: bool = outcome.prefer_single_node
+        self.keep_groups: bool = outcome.keep_groups
+
+
+def choose_plan(cov: Coverage, split: SplitRule, nlines: int, parcel_cost=None,
                 split_penalty: float = 0.0) -> Plan | None:
     """Shipments under the split outcome, or None when the order cannot be filled.
 

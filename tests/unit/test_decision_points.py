@@ -10,7 +10,7 @@ from rules.engine import make_engine
 from rules.schema import LIBRARY, SplitOutcome, load_ruleset, ruleset_from_dict
 from sim.core.events import Ev
 from sim.core.model import Status
-from sim.core.sourcing import Coverage, choose_plan, coverage
+from sim.core.sourcing import Coverage, SplitRule, choose_plan, coverage
 
 
 def write_rules(tmp_path, name, text):
@@ -120,7 +120,7 @@ def test_priority_rules_serve_next_day_orders_first():
 
 
 def test_cost_based_split_and_groups():
-    split = SplitOutcome(mode="cost_based", max_shipments=3)
+    split = SplitRule(SplitOutcome(mode="cost_based", max_shipments=3))
     cov = Coverage(single=0, greedy=[(1, [0]), (2, [1])], lines_fillable=2)
     cheap = {0: 30.0, 1: 9.0, 2: 9.0}
     assert choose_plan(cov, split, 2, lambda n, lines: cheap[n], 1.5) == cov.greedy
