@@ -24,8 +24,7 @@ from sim.core.rng import BlockSampler
 from sim.scenario import Node
 from sim.scenario.dists import Gamma
 
-__all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable", "shipment_columns",
-           "shipment_row"]
+__all__ = ["Shipment", "Station", "SHIPMENT_COLUMNS", "ShipmentTable"]
 
 _PICK_START: Final = int(Ev.PICK_START)
 #: the heap functions as compiled statics (a module attribute is a generic lookup)
@@ -86,22 +85,6 @@ _DTYPES: dict[str, type] = {
     "shipped": np.float64, "delivered": np.float64, "carrier_rule": object,
     "cogs": np.float64, "bumped": np.int64, "switched": bool, "host": np.int64,
     "saved": np.float64}
-
-
-def shipment_row(s: Shipment) -> tuple:
-    """A shipment's row: its fields in ``SHIPMENT_COLUMNS`` order."""
-    return (s.id, s.order, s.node, s.units, s.weight, s.zone, s.distance, s.service,
-            s.ship_cost, s.handling, s.priority, s.created, s.pick_start, s.packed, s.shipped,
-            s.delivered, s.carrier_rule, s.cogs, s.bumped, s.switched, s.host, s.saved)
-
-
-def shipment_columns(shipments: list[Shipment]) -> dict[str, np.ndarray]:
-    """The shipments table: one array per column of ``SHIPMENT_COLUMNS``, one row per
-    shipment."""
-    table = ShipmentTable()
-    for s in shipments:
-        table.add(s)
-    return table.columns()
 
 
 class ShipmentTable:
