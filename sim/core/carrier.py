@@ -82,11 +82,10 @@ class ServicePicker:
         # Heavier shipments are not memoised: past the smallest heaviest parcel bracket, or
         # heavy enough for an LTL service (whose price grows with the weight itself).
         self._max_w = min([s.weights[-1] for s in net.services]
-                          + [s.spec.min_weight_lb for s in net.services
-                             if s.spec.pricing == "ltl"])
+                          + [s.min_weight_lb for s in net.services if s.ltl])
         self._cuts: list[list[float]] = [
-            sorted({min(n.cutoff_hour, s.spec.pickup_hour) for s in net.services})
-            for n in net.scenario.nodes]
+            sorted({min(cutoff, s.pickup_hour) for s in net.services})
+            for cutoff in net.cutoff_hour]
         self._memo: dict[tuple, tuple[list[Option], Option]] = {}
         #: id(outcome) → (the outcome, the number of its (strategy, carriers, services): the
         #: part of the memo key it decides, and its strategy); holding the outcome keeps its
@@ -94,7 +93,7 @@ class ServicePicker:
         self._outcomes: dict[int, tuple[CarrierOutcome, int, str]] = {}
         #: (strategy, carriers, services) → its number (equal outcomes share memo entries)
         self._outcome_keys: dict[tuple, int] = {}
-        self._weekday0 = net.scenario.start_date.weekday()
+        self._weekday0 = net.weekday0
 
     def pick(self, out: CarrierOutcome, node: int, zone: int, weight_lb: float, ready: float,
              deadline: float, suspended: frozenset[int] = frozenset()

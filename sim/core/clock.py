@@ -115,8 +115,7 @@ class Clock:
             raise RuntimeError('No scheduled events left but "until" event was not '
                                f"triggered: {stop}")
         now, _, _, event = heappop(events)
-        self.env._now = now
-        self.now = now
+        self.now = self.env._now = now
         if stop is not None and event is stop:
             stop.callbacks = None  # type: ignore[assignment]   # processed, as SimPy marks it
             return False

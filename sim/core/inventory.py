@@ -34,13 +34,13 @@ from rules.schema import ReorderOutcome
 from sim.core.clock import Clock
 from sim.core.events import Ev, EventSink
 from sim.core.network import Network
+from sim.core.records import HOURS
 from sim.core.rng import BlockSampler, stream
 
 __all__ = ["Stock", "nearest_units", "units_from_days", "LEVELS", "SOLD", "LOST",
            "LOST_TO_ONLINE"]
 
 # Constants are ``Final``: compiled, a read is a constant, not a dict lookup of the module.
-HOURS: Final = 24.0
 _NONE: Final = 0
 _CONTINUOUS: Final = 1
 _RQ: Final = 2

@@ -205,7 +205,7 @@ class World:
         self.clock = Clock(self.env)
         self.log = make_event_log(events)
         self.horizon = scenario.horizon_days * HOURS
-        self.weekday0 = scenario.start_date.weekday()
+        self.weekday0 = self.net.weekday0
         # Orders and decisions
         self.catalog = Catalog(scenario.skus)
         self.book = OrderBook(self.demand, self.catalog)

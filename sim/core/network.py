@@ -102,14 +102,14 @@ class ServiceInfo:
         weights = np.asarray(self.weights)
         last = len(weights) - 1
         k = np.searchsorted(weights, w, side="left")
-        if self.spec.pricing == "ltl":
-            out = np.maximum(self.spec.min_charge,
+        if self.ltl:
+            out = np.maximum(self.min_charge,
                              table[np.minimum(k, last), zone - 1] * w / 100.0)
         else:
             over = k > last
             out = np.where(over, np.ceil(w / weights[-1]) * table[last, zone - 1],
                            table[np.minimum(k, last), zone - 1])
-        return np.where(w >= self.spec.min_weight_lb, out, np.inf)
+        return np.where(w >= self.min_weight_lb, out, np.inf)
 
 
 class ShiftCalendar:
@@ -357,7 +357,7 @@ def build_network(scenario: Scenario) -> Network:
     rank: Any = np.empty(len(pop), dtype=int)
     rank[np.argsort(-pop, kind="stable")] = np.arange(len(pop))
     sku_class = ["A" if cum[r] <= 0.8 else "B" if cum[r] <= 0.95 else "C" for r in rank]
-    calendars = [ShiftCalendar(n.shifts, scenario.start_date.weekday()) for n in scenario.nodes]
+    weekday0 = scenario.start_date.weekday()
+    calendars = [ShiftCalendar(n.shifts, weekday0) for n in scenario.nodes]
     return Network(scenario, distance, zone, _services(scenario), carried, daily, opening,
-                   calendars, sku_class, [n.cutoff_hour for n in scenario.nodes],
-                   scenario.start_date.weekday())
+                   calendars, sku_class, [n.cutoff_hour for n in scenario.nodes], weekday0)

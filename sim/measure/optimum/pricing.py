@@ -58,8 +58,8 @@ class PlanModel:
         self.pick_h_order = np.array([n.capacity.minutes_per_order / 60.0 for n in nodes])
         self.pick_h_unit = np.array([n.capacity.minutes_per_unit / 60.0 for n in nodes])
         self.air = air_services(scenario)
-        self.transit = np.array([s.spec.transit_days for s in net.services], dtype=float)
-        self.weekday0 = scenario.start_date.weekday()
+        self.transit = np.array([s.transit_days for s in net.services], dtype=float)
+        self.weekday0 = net.weekday0
         self.split_penalty = scenario.costs.split_penalty
         self.suspensions = Disruptions(scenario, net).suspensions
 
@@ -85,12 +85,12 @@ class PlanModel:
             ) -> np.ndarray:
         """Scheduled delivery of each shipment packed at ``ready`` by ``service``."""
         out = np.empty(len(node))
-        cutoffs = [n.cutoff_hour for n in self.sc.nodes]
+        cutoffs = self.net.cutoff_hour
         for v, svc in enumerate(self.net.services):
             for n in np.unique(node[service == v]).tolist():
                 m = (service == v) & (node == n)
-                pickup = next_pickups(ready[m], cutoffs[n], svc.spec.pickup_hour,
-                                      svc.spec.pickup_days, self.weekday0)
+                pickup = next_pickups(ready[m], cutoffs[n], svc.pickup_hour, svc.pickup_days,
+                                      self.weekday0)
                 out[m] = pickup + HOURS * self.transit[v, zone[m] - 1]
         return out
 
